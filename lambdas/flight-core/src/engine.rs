@@ -1,0 +1,274 @@
+//! The metric engine (SPEC §4), pure: the value of a data point from the
+//! events it depends on, and the keys that order events on a timeline.
+//!
+//! A *timeline* holds, in (time, event id) order, the events of one aggregate
+//! and one partition that take part in span metrics (duration, occurrences).
+//! The data point an `end` completes depends only on the events between the
+//! previous `end` and it, so reading it costs the span, never the aggregate.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
+use crate::envelope::{metric_completer, Event, Millis};
+
+/// The dimension every data point carries when an environment is configured.
+pub const ENVIRONMENT_DIMENSION: &str = "Environment";
+/// The dimension of [`LATE_EVENTS_METRIC`] data points.
+pub const EVENT_TYPE_DIMENSION: &str = "EventType";
+
+/// A data point of a metric, with its stable identity (metric, aggregate, completing event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub metric: String,
+    pub value: f64,
+    pub unit: String,
+    /// The time of the event that completed it.
+    pub timestamp: Millis,
+    pub aggregate_id: String,
+    /// The event that completed it.
+    pub event_id: String,
+    /// CloudWatch dimensions: the environment and the metric's partition fields.
+    pub dimensions: BTreeMap<String, String>,
+    pub delivery: Delivery,
+}
+
+/// What became of a measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent to the metric sink.
+    Published,
+    /// Older than CloudWatch accepts (14 days); kept in the store, not sent.
+    TooOld,
+    /// Further ahead than CloudWatch accepts (2 hours); kept in the store, not sent.
+    TooNew,
+}
+
+impl Delivery {
+    /// A short name for logs and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Published => "published",
+            Delivery::TooOld => "too_old",
+            Delivery::TooNew => "too_new",
+        }
+    }
+
+    /// Parses [`Delivery::as_str`].
+    pub fn parse(text: &str) -> Option<Delivery> {
+        [Delivery::Published, Delivery::TooOld, Delivery::TooNew]
+            .into_iter()
+            .find(|d| d.as_str() == text)
+    }
+}
+
+/// The sort key of an event on its timeline: time, then event id.
+pub fn order_key(time: Millis, event_id: &str) -> String {
+    format!("{time:015}#{event_id}")
+}
+
+/// The id of a timeline: its partition fields and values, escaped (`guardrail_id=gr-1`).
+pub fn timeline_id(partition: &[(String, String)]) -> String {
+    partition
+        .iter()
+        .map(|(field, value)| format!("{}={}", escape(field), escape(value)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '=' | ',' | '|' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The value of the data point an `end` completes for a span metric, from the
+/// events before it on its timeline, nearest first (`(event type, time)`).
+/// `None` when there is no data point (a duration with no start in its span).
+pub fn span_value<'a>(
+    kind: &MetricKind,
+    end_time: Millis,
+    before: impl IntoIterator<Item = (&'a str, Millis)>,
+) -> Option<f64> {
+    match kind {
+        MetricKind::Duration { start, end } => before
+            .into_iter()
+            .take_while(|(t, _)| *t != end)
+            .filter(|(t, _)| *t == start)
+            .last()
+            .map(|(_, start_time)| (end_time - start_time) as f64 / 1000.0),
+        MetricKind::Occurrences { counted, end } => Some(
+            before
+                .into_iter()
+                .take_while(|(t, _)| *t != end)
+                .filter(|(t, _)| *t == counted)
+                .count() as f64,
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a metric's data points depend on other events (duration, occurrences).
+pub fn is_span(metric: &Metric) -> bool {
+    matches!(
+        metric.kind,
+        MetricKind::Duration { .. } | MetricKind::Occurrences { .. }
+    )
+}
+
+/// The value of a data point that depends on its event alone (count, value, ratio).
+pub fn immediate_value(metric: &Metric, event: &Event) -> Option<f64> {
+    match &metric.kind {
+        MetricKind::Count { .. } => Some(1.0),
+        MetricKind::Value { field, .. } => {
+            let quantities = event.quantities(metric).ok()?;
+            quantities.iter().find(|(f, _)| f == field).map(|(_, q)| *q)
+        }
+        MetricKind::Ratio {
+            numerator,
+            denominator,
+            scale,
+            ..
+        } => {
+            let quantities = event.quantities(metric).ok()?;
+            let sum = |fields: &[String]| -> f64 {
+                fields
+                    .iter()
+                    .filter_map(|f| quantities.iter().find(|(q, _)| q == f).map(|(_, v)| *v))
+                    .sum()
+            };
+            let denominator = sum(denominator);
+            (denominator != 0.0).then(|| sum(numerator) / denominator * scale)
+        }
+        MetricKind::Duration { .. } | MetricKind::Occurrences { .. } => None,
+    }
+}
+
+/// The dimensions of a metric's data point completed by `event`.
+pub fn dimensions(
+    metric: &Metric,
+    event: &Event,
+    environment: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut dimensions: BTreeMap<String, String> =
+        event.partition(metric).unwrap_or_default().into_iter().collect();
+    if let Some(environment) = environment {
+        dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
+    }
+    dimensions
+}
+
+/// The data point counting `event` as late.
+pub fn late_measurement(event: &Event, stored_at: Millis, environment: Option<&str>) -> Measurement {
+    let mut dimensions = BTreeMap::from([(EVENT_TYPE_DIMENSION.to_string(), event.event_type.clone())]);
+    if let Some(environment) = environment {
+        dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
+    }
+    Measurement {
+        metric: LATE_EVENTS_METRIC.into(),
+        value: 1.0,
+        unit: "Count".into(),
+        timestamp: stored_at,
+        aggregate_id: event.aggregate_id.clone(),
+        event_id: event.event_id.clone(),
+        dimensions,
+        delivery: Delivery::Published,
+    }
+}
+
+/// Every data point of a set of events, computed at once: the definition the
+/// incremental path must agree with, whatever the order and repetition of delivery.
+pub fn measure_all(catalog: &Catalog, events: &[Event], environment: Option<&str>) -> Vec<Measurement> {
+    let mut unique: BTreeMap<(&str, &str), &Event> = BTreeMap::new();
+    for event in events {
+        unique
+            .entry((event.aggregate_id.as_str(), event.event_id.as_str()))
+            .or_insert(event);
+    }
+    let mut out = Vec::new();
+    for metric in &catalog.metrics {
+        let types = Catalog::metric_event_types(metric);
+        // Per aggregate and partition, the metric's events in timeline order.
+        let mut timelines: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
+        for event in unique.values() {
+            if types.contains(&event.event_type.as_str()) {
+                let partition = timeline_id(&event.partition(metric).unwrap_or_default());
+                timelines
+                    .entry((event.aggregate_id.clone(), partition))
+                    .or_default()
+                    .push(event);
+            }
+        }
+        let completer = metric_completer(metric);
+        for timeline in timelines.values_mut() {
+            timeline.sort_by_key(|e| (e.time, e.event_id.clone()));
+            for (i, event) in timeline.iter().enumerate() {
+                if event.event_type != completer {
+                    continue;
+                }
+                let value = if is_span(metric) {
+                    let before = timeline[..i].iter().rev().map(|e| (e.event_type.as_str(), e.time));
+                    span_value(&metric.kind, event.time, before)
+                } else {
+                    immediate_value(metric, event)
+                };
+                if let Some(value) = value {
+                    out.push(Measurement {
+                        metric: metric.name.clone(),
+                        value,
+                        unit: metric.unit.clone(),
+                        timestamp: event.time,
+                        aggregate_id: event.aggregate_id.clone(),
+                        event_id: event.event_id.clone(),
+                        dimensions: dimensions(metric, event, environment),
+                        delivery: Delivery::Published,
+                    });
+                }
+            }
+        }
+    }
+    sort_measurements(&mut out);
+    out
+}
+
+/// Sorts measurements into their report order: time, metric, aggregate, event.
+pub fn sort_measurements(measurements: &mut [Measurement]) {
+    measurements.sort_by(|a, b| {
+        (a.timestamp, &a.metric, &a.aggregate_id, &a.event_id).cmp(&(
+            b.timestamp,
+            &b.metric,
+            &b.aggregate_id,
+            &b.event_id,
+        ))
+    });
+}
+
+/// The metric names an event of this type completes.
+pub fn completions(catalog: &Catalog, event_type: &str) -> BTreeSet<String> {
+    catalog
+        .plan(event_type)
+        .map(|plan| {
+            plan.completes
+                .iter()
+                .map(|&m| catalog.metrics[m].name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A measurement as one JSON object: `metric`, `value`, `unit`, `timestamp`
+/// (RFC 3339), `aggregate_id`, `dimensions`.
+pub fn format_measurement(m: &Measurement) -> serde_json::Value {
+    serde_json::json!({
+        "metric": m.metric,
+        "value": m.value,
+        "unit": m.unit,
+        "timestamp": crate::envelope::format_time(m.timestamp),
+        "aggregate_id": m.aggregate_id,
+        "dimensions": m.dimensions,
+    })
+}

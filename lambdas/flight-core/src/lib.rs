@@ -1,0 +1,17 @@
+//! Flight Controller's domain: the event envelope, the catalog, the metric
+//! engine, the use cases and the ports they need. No AWS code lives here.
+
+pub mod catalog;
+pub mod engine;
+pub mod envelope;
+pub mod memory;
+pub mod ports;
+pub mod replay;
+pub mod service;
+pub mod yaml;
+
+pub use catalog::{Catalog, CatalogError, CatalogIssue, Metric, MetricKind};
+pub use engine::{Delivery, Measurement};
+pub use envelope::{Event, Millis, Rejection};
+pub use ports::{Clock, EventStore, MetricSink, SystemClock};
+pub use service::{FlightController, IngestError, IngestReport, SettleReport, Settings};

@@ -1,0 +1,294 @@
+//! In-memory implementations of the ports: the store behind `flightctl replay`
+//! and the fakes of unit tests. Same contract as the DynamoDB store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::catalog::LATE_EVENTS_METRIC;
+use crate::engine::{order_key, Measurement};
+use crate::envelope::Millis;
+use crate::ports::{
+    Appended, Clock, Completion, Direction, EventRef, EventStore, Lease, MetricSink, SinkError,
+    StoreError, StoredEvent, TimelineEntry,
+};
+
+#[derive(Default)]
+struct State {
+    events: BTreeMap<EventRef, StoredEvent>,
+    /// (aggregate, timeline, order key) to the event there.
+    timelines: BTreeMap<(String, String, String), EventRef>,
+    /// (due, event) for every event with a `due`.
+    pending: BTreeSet<(Millis, EventRef)>,
+    measurements: BTreeMap<(String, EventRef), Measurement>,
+    requests: usize,
+}
+
+impl State {
+    fn set_due(&mut self, key: &EventRef, due: Option<Millis>) {
+        let Some(event) = self.events.get_mut(key) else {
+            return;
+        };
+        if let Some(old) = event.due {
+            self.pending.remove(&(old, key.clone()));
+        }
+        event.due = due;
+        if let Some(due) = due {
+            self.pending.insert((due, key.clone()));
+        }
+    }
+}
+
+/// An event store in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every stored event.
+    pub fn events(&self) -> Vec<StoredEvent> {
+        self.lock().events.values().cloned().collect()
+    }
+
+    /// Every measurement record kept beside the events.
+    pub fn measurements(&self) -> Vec<Measurement> {
+        self.lock().measurements.values().cloned().collect()
+    }
+
+    /// How many calls the store has served.
+    pub fn requests(&self) -> usize {
+        self.lock().requests
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn leased(event: &StoredEvent, now: Millis) -> bool {
+    event.lease.as_ref().is_some_and(|l| l.until > now)
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn append(&self, event: &StoredEvent) -> Result<Appended, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let key = event.reference();
+        if let Some(existing) = state.events.get(&key) {
+            return Ok(Appended::Duplicate(existing.clone()));
+        }
+        if let Some(timeline) = &event.timeline {
+            let order = order_key(event.event.time, &event.event.event_id);
+            state
+                .timelines
+                .insert((key.aggregate_id.clone(), timeline.clone(), order), key.clone());
+        }
+        let due = event.due;
+        state.events.insert(key.clone(), StoredEvent { due: None, ..event.clone() });
+        state.set_due(&key, due);
+        Ok(Appended::Stored)
+    }
+
+    async fn timeline(
+        &self,
+        aggregate_id: &str,
+        timeline: &str,
+        from: &str,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let key = |order: &str| (aggregate_id.to_string(), timeline.to_string(), order.to_string());
+        let entry = |r: &EventRef| {
+            let e = &state.events[r];
+            TimelineEntry {
+                event_id: e.event.event_id.clone(),
+                event_type: e.event.event_type.clone(),
+                time: e.event.time,
+                sealed_at: e.sealed_at,
+            }
+        };
+        use std::ops::Bound::{Excluded, Included};
+        let entries = match direction {
+            Direction::Forward => state
+                .timelines
+                .range((Excluded(key(from)), Included(key("~"))))
+                .take(limit)
+                .map(|(_, r)| entry(r))
+                .collect(),
+            Direction::Backward => state
+                .timelines
+                .range((Included(key("")), Excluded(key(from))))
+                .rev()
+                .take(limit)
+                .map(|(_, r)| entry(r))
+                .collect(),
+        };
+        Ok(entries)
+    }
+
+    async fn mark_late(&self, event: &EventRef, due_if_unset: Millis) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let Some(stored) = state.events.get_mut(event) else {
+            return Err(StoreError {
+                message: format!("no event {} in aggregate {}", event.event_id, event.aggregate_id),
+                retryable: false,
+            });
+        };
+        if stored.done.contains(LATE_EVENTS_METRIC) {
+            return Ok(());
+        }
+        stored.todo.insert(LATE_EVENTS_METRIC.to_string());
+        if stored.due.is_none() {
+            state.set_due(event, Some(due_if_unset));
+        }
+        Ok(())
+    }
+
+    async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        Ok(state
+            .pending
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .map(|(_, r)| &state.events[r])
+            .filter(|e| !leased(e, now))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn claim(&self, events: &[EventRef], lease: &Lease, now: Millis) -> Result<Vec<EventRef>, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let mut claimed = Vec::new();
+        for r in events {
+            let Some(event) = state.events.get_mut(r) else {
+                continue;
+            };
+            if event.due.is_none() || leased(event, now) {
+                continue;
+            }
+            event.lease = Some(lease.clone());
+            event.sealed_at.get_or_insert(now);
+            claimed.push(r.clone());
+        }
+        Ok(claimed)
+    }
+
+    async fn complete(&self, completions: &[Completion]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        for completion in completions {
+            let Some(event) = state.events.get_mut(&completion.event) else {
+                continue;
+            };
+            if event.lease.as_ref().map(|l| l.token.as_str()) != Some(completion.token.as_str()) {
+                continue;
+            }
+            for metric in &completion.finished {
+                event.todo.remove(metric);
+                event.done.insert(metric.clone());
+            }
+            event.lease = None;
+            let empty = event.todo.is_empty();
+            if empty {
+                state.set_due(&completion.event, None);
+            }
+            for m in &completion.measurements {
+                state
+                    .measurements
+                    .insert((m.metric.clone(), completion.event.clone()), m.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        for r in events {
+            if let Some(event) = state.events.get_mut(r) {
+                if event.lease.as_ref().is_some_and(|l| l.token == token) {
+                    event.lease = None;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A metric sink that keeps what it is given.
+#[derive(Default)]
+pub struct CollectingSink {
+    published: Mutex<Vec<Measurement>>,
+    calls: AtomicI64,
+}
+
+impl CollectingSink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything published so far, in publishing order.
+    pub fn published(&self) -> Vec<Measurement> {
+        self.published.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many publish calls it served.
+    pub fn calls(&self) -> i64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl MetricSink for CollectingSink {
+    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(measurements);
+        Ok(())
+    }
+}
+
+/// A clock that only moves when told.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(now: Millis) -> Self {
+        Self {
+            now: AtomicI64::new(now),
+        }
+    }
+
+    pub fn set(&self, now: Millis) {
+        self.now.store(now, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, by: Millis) {
+        self.now.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Millis {
+        self.now.load(Ordering::SeqCst)
+    }
+}

