@@ -260,15 +260,25 @@ pub fn completions(catalog: &Catalog, event_type: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// A measurement as one JSON object: `metric`, `value`, `unit`, `timestamp`
-/// (RFC 3339), `aggregate_id`, `dimensions`.
-pub fn format_measurement(m: &Measurement) -> serde_json::Value {
-    serde_json::json!({
-        "metric": m.metric,
-        "value": m.value,
-        "unit": m.unit,
-        "timestamp": crate::envelope::format_time(m.timestamp),
-        "aggregate_id": m.aggregate_id,
-        "dimensions": m.dimensions,
+/// A measurement as one JSON object, keys in this order: `metric`, `value`,
+/// `unit`, `timestamp` (RFC 3339), `aggregate_id`, `dimensions`.
+pub fn format_measurement(m: &Measurement) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        metric: &'a str,
+        value: f64,
+        unit: &'a str,
+        timestamp: String,
+        aggregate_id: &'a str,
+        dimensions: &'a BTreeMap<String, String>,
+    }
+    serde_json::to_string(&Line {
+        metric: &m.metric,
+        value: m.value,
+        unit: &m.unit,
+        timestamp: crate::envelope::format_time(m.timestamp),
+        aggregate_id: &m.aggregate_id,
+        dimensions: &m.dimensions,
     })
+    .unwrap_or_default()
 }

@@ -380,11 +380,42 @@ fn integer(field: &str, value: &Value) -> Result<i64, Rejection> {
 /// The id of an event that has none: a hash of its detail's content, so that
 /// a producer's retried PutEvents is the same event.
 fn content_id(detail: &Map<String, Value>) -> String {
-    // serde_json's Map is ordered by key, so equal content serialises equally.
-    let canonical = serde_json::to_vec(detail).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
+    let mut canonical = String::new();
+    write_canonical(&mut canonical, &Value::Object(detail.clone()));
+    let digest = Sha256::digest(canonical.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256-{hex}")
+}
+
+/// JSON with object keys sorted at every level, whatever order the map keeps.
+fn write_canonical(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(out, &map[key]);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 fn event_time(

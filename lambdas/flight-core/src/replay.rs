@@ -154,7 +154,7 @@ pub async fn replay(
 
 /// One replay output line per measurement.
 pub fn measurement_lines(measurements: &[Measurement]) -> Vec<String> {
-    measurements.iter().map(|m| format_measurement(m).to_string()).collect()
+    measurements.iter().map(format_measurement).collect()
 }
 
 /// The current time, for callers that have no clock of their own.

@@ -1,0 +1,112 @@
+//! Builders shared by the domain tests: EventBridge events and a service over
+//! the in-memory store, sink and clock.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use flight_core::engine::{measure_all, Measurement};
+use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
+use flight_core::{Catalog, Event, FlightController, Settings};
+use serde_json::{json, Value};
+
+pub type Service = FlightController<Arc<MemoryStore>, Arc<CollectingSink>, Arc<ManualClock>>;
+
+/// 2026-11-01T00:00:00Z in milliseconds: "now" for the tests.
+pub const NOW: i64 = 1_793_491_200_000;
+pub const MINUTE: i64 = 60_000;
+pub const HOUR: i64 = 3_600_000;
+
+/// An EventBridge event of `event_type` for `aggregate`, `minutes` after a fixed start.
+pub fn event(event_type: &str, aggregate: &str, minutes: i64, id: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("eb-{id}"),
+        "detail-type": event_type,
+        "source": "tests",
+        "time": "2026-11-01T00:00:00Z",
+        "detail": {
+            "event_id": id,
+            "event_type": event_type,
+            "aggregate_id": aggregate,
+            "time": (NOW - 10 * 24 * HOUR) / 1000 + minutes * 60,
+        }
+    })
+}
+
+/// The same, with payload fields.
+pub fn event_with(event_type: &str, aggregate: &str, minutes: i64, id: &str, payload: Value) -> Value {
+    let mut e = event(event_type, aggregate, minutes, id);
+    e["detail"]["payload"] = payload;
+    e
+}
+
+pub fn guardrail(event_type: &str, aggregate: &str, guardrail: &str, minutes: i64, id: &str) -> Value {
+    event_with(event_type, aggregate, minutes, id, json!({ "guardrail_id": guardrail }))
+}
+
+pub fn catalog() -> Arc<Catalog> {
+    Arc::new(Catalog::default_catalog())
+}
+
+/// A service whose data points settle `window` ms after their event is stored.
+pub fn service(window: i64) -> Service {
+    FlightController::new(
+        catalog(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(CollectingSink::new()),
+        Arc::new(ManualClock::new(NOW)),
+        Settings {
+            environment: None,
+            lateness_window: window,
+            lease: 2 * MINUTE,
+            enforce_cloudwatch_range: true,
+        },
+    )
+}
+
+/// Ingests every event (each must be accepted), then settles everything.
+pub async fn deliver_all(service: &Service, events: &[Value]) {
+    for e in events {
+        service.ingest(e, None).await.unwrap_or_else(|err| panic!("{err} for {e}"));
+    }
+    service.clock().advance(24 * HOUR);
+    service.settle().await.expect("settle");
+}
+
+/// (metric, value, completing event id, dimensions) of what was published, sorted.
+pub fn summary(measurements: &[Measurement]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+    let mut out: Vec<_> = measurements
+        .iter()
+        .map(|m| {
+            (
+                m.metric.clone(),
+                m.value,
+                m.event_id.clone(),
+                m.dimensions.clone().into_iter().collect(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, &a.2, &a.3).cmp(&(&b.0, &b.2, &b.3)));
+    out
+}
+
+/// What the definition (every data point of the set of events at once) says.
+pub fn expected(events: &[Value]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+    let catalog = catalog();
+    let parsed: Vec<Event> = events
+        .iter()
+        .map(|e| Event::from_eventbridge(e, &catalog).expect("valid event"))
+        .collect();
+    summary(&measure_all(&catalog, &parsed, None))
+}
+
+/// Delivers `events` in this order into a fresh service and returns what it published.
+pub async fn published_for(events: &[Value]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+    let service = service(5 * MINUTE);
+    deliver_all(&service, events).await;
+    summary(&service.sink().published())
+}
+
+pub fn metric_values(published: &[(String, f64, String, Vec<(String, String)>)], metric: &str) -> Vec<f64> {
+    published.iter().filter(|p| p.0 == metric).map(|p| p.1).collect()
+}
