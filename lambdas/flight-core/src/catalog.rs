@@ -401,7 +401,10 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
     if raw.namespace.is_empty() || raw.namespace.len() > 255 {
         issues.add("namespace", "must be 1 to 255 characters");
     } else if raw.namespace.starts_with("AWS/") {
-        issues.add("namespace", "must not start with `AWS/`, which AWS reserves");
+        issues.add(
+            "namespace",
+            "must not start with `AWS/`, which AWS reserves",
+        );
     }
 
     let mut names: HashMap<String, usize> = HashMap::new();
@@ -429,7 +432,9 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
             if let Some(&other) = names.get(name) {
                 issues.add(
                     at,
-                    format!("duplicate event type name `{name}` (already used by event_types[{other}])"),
+                    format!(
+                        "duplicate event type name `{name}` (already used by event_types[{other}])"
+                    ),
                 );
             } else {
                 names.insert(name.clone(), i);
@@ -526,7 +531,9 @@ fn build_metric(
     if raw.name == LATE_EVENTS_METRIC {
         issues.add(
             format!("{path}.name"),
-            format!("`{LATE_EVENTS_METRIC}` is reserved for Flight Controller's own late-event count"),
+            format!(
+                "`{LATE_EVENTS_METRIC}` is reserved for Flight Controller's own late-event count"
+            ),
         );
     }
     if !CLOUDWATCH_UNITS.contains(&raw.unit.as_str()) {
@@ -655,7 +662,10 @@ fn build_metric(
         }
         RawKind::Ratio => {
             let event = event_ref("event", &raw.event, issues);
-            for (key, list) in [("numerator", &raw.numerator), ("denominator", &raw.denominator)] {
+            for (key, list) in [
+                ("numerator", &raw.numerator),
+                ("denominator", &raw.denominator),
+            ] {
                 if list.as_ref().is_none_or(Vec::is_empty) {
                     issues.add(
                         path.clone(),
@@ -900,29 +910,41 @@ metrics:
         let issues = issues_of(&source);
         let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
         assert!(
-            text.iter().any(|t| t.starts_with("9:") && t.contains("duplicate event type name `closed`")),
+            text.iter()
+                .any(|t| t.starts_with("9:") && t.contains("duplicate event type name `closed`")),
             "{text:#?}"
         );
         assert!(
-            text.iter().any(|t| t.starts_with("15:") && t.contains("`Counts` is not a CloudWatch unit") && t.contains("did you mean `Count`")),
+            text.iter().any(|t| t.starts_with("15:")
+                && t.contains("`Counts` is not a CloudWatch unit")
+                && t.contains("did you mean `Count`")),
             "{text:#?}"
         );
         assert!(
-            text.iter().any(|t| t.starts_with("16:") && t.contains("duplicate metric name `A`")),
+            text.iter()
+                .any(|t| t.starts_with("16:") && t.contains("duplicate metric name `A`")),
             "{text:#?}"
         );
         assert!(
-            text.iter().any(|t| t.starts_with("20:") && t.contains("field `ticket` is missing from the payload_fields of event type `Closed`")),
+            text.iter().any(|t| t.starts_with("20:")
+                && t.contains(
+                    "field `ticket` is missing from the payload_fields of event type `Closed`"
+                )),
             "{text:#?}"
         );
     }
 
     #[test]
     fn unknown_keys_wrong_kinds_and_bad_slos_are_reported() {
-        let typo = format!("{BASE}metrics:\n  - name: A\n    kind: count\n    evnt: Opened\n    unit: Count\n");
+        let typo = format!(
+            "{BASE}metrics:\n  - name: A\n    kind: count\n    evnt: Opened\n    unit: Count\n"
+        );
         let issues = issues_of(&typo);
         assert_eq!(issues[0].line, Some(12), "{issues:?}");
-        assert!(issues[0].message.contains("unknown field `evnt`"), "{issues:?}");
+        assert!(
+            issues[0].message.contains("unknown field `evnt`"),
+            "{issues:?}"
+        );
 
         let kind = format!("{BASE}metrics:\n  - name: A\n    kind: histogram\n    unit: Count\n");
         let issues = issues_of(&kind);
@@ -933,9 +955,21 @@ metrics:
             "{BASE}metrics:\n  - name: A\n    kind: count\n    event: Opened\n    unit: Count\nslos:\n  - name: s\n    metric: B\n    objective: 120\n    threshold: 1\n    good_when: at_most\n    window_hours: 500\n    severity: page\n"
         );
         let text: Vec<String> = issues_of(&slo).iter().map(ToString::to_string).collect();
-        assert!(text.iter().any(|t| t.starts_with("16:") && t.contains("unknown metric `B`")), "{text:#?}");
-        assert!(text.iter().any(|t| t.starts_with("17:") && t.contains("objective")), "{text:#?}");
-        assert!(text.iter().any(|t| t.starts_with("20:") && t.contains("window_hours")), "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("16:") && t.contains("unknown metric `B`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("17:") && t.contains("objective")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("20:") && t.contains("window_hours")),
+            "{text:#?}"
+        );
     }
 
     #[test]
@@ -944,10 +978,26 @@ metrics:
             "{BASE}metrics:\n  - name: A\n    kind: duration\n    start: Opened\n    end: closed\n    unit: Count\n    scale: 3\n  - name: B\n    kind: duration\n    start: Opened\n    unit: Seconds\n"
         );
         let text: Vec<String> = issues_of(&source).iter().map(ToString::to_string).collect();
-        assert!(text.iter().any(|t| t.contains("`closed` is an alias; use the event type's name `Closed`")), "{text:#?}");
-        assert!(text.iter().any(|t| t.contains("a duration metric is measured in seconds")), "{text:#?}");
-        assert!(text.iter().any(|t| t.contains("`scale` does not apply to a duration metric")), "{text:#?}");
-        assert!(text.iter().any(|t| t.contains("a duration metric needs `end`")), "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`closed` is an alias; use the event type's name `Closed`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("a duration metric is measured in seconds")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`scale` does not apply to a duration metric")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("a duration metric needs `end`")),
+            "{text:#?}"
+        );
     }
 
     #[test]
@@ -957,7 +1007,8 @@ metrics:
         );
         let issues = issues_of(&source);
         assert!(
-            issues.iter().any(|i| i.path == "metrics[1].partition_by" && i.message.contains("must use the same partition_by")),
+            issues.iter().any(|i| i.path == "metrics[1].partition_by"
+                && i.message.contains("must use the same partition_by")),
             "{issues:?}"
         );
     }

@@ -154,8 +154,11 @@ pub fn dimensions(
     event: &Event,
     environment: Option<&str>,
 ) -> BTreeMap<String, String> {
-    let mut dimensions: BTreeMap<String, String> =
-        event.partition(metric).unwrap_or_default().into_iter().collect();
+    let mut dimensions: BTreeMap<String, String> = event
+        .partition(metric)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     if let Some(environment) = environment {
         dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
     }
@@ -163,8 +166,13 @@ pub fn dimensions(
 }
 
 /// The data point counting `event` as late.
-pub fn late_measurement(event: &Event, stored_at: Millis, environment: Option<&str>) -> Measurement {
-    let mut dimensions = BTreeMap::from([(EVENT_TYPE_DIMENSION.to_string(), event.event_type.clone())]);
+pub fn late_measurement(
+    event: &Event,
+    stored_at: Millis,
+    environment: Option<&str>,
+) -> Measurement {
+    let mut dimensions =
+        BTreeMap::from([(EVENT_TYPE_DIMENSION.to_string(), event.event_type.clone())]);
     if let Some(environment) = environment {
         dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
     }
@@ -182,7 +190,11 @@ pub fn late_measurement(event: &Event, stored_at: Millis, environment: Option<&s
 
 /// Every data point of a set of events, computed at once: the definition the
 /// incremental path must agree with, whatever the order and repetition of delivery.
-pub fn measure_all(catalog: &Catalog, events: &[Event], environment: Option<&str>) -> Vec<Measurement> {
+pub fn measure_all(
+    catalog: &Catalog,
+    events: &[Event],
+    environment: Option<&str>,
+) -> Vec<Measurement> {
     let mut unique: BTreeMap<(&str, &str), &Event> = BTreeMap::new();
     for event in events {
         unique
@@ -211,7 +223,10 @@ pub fn measure_all(catalog: &Catalog, events: &[Event], environment: Option<&str
                     continue;
                 }
                 let value = if is_span(metric) {
-                    let before = timeline[..i].iter().rev().map(|e| (e.event_type.as_str(), e.time));
+                    let before = timeline[..i]
+                        .iter()
+                        .rev()
+                        .map(|e| (e.event_type.as_str(), e.time));
                     span_value(&metric.kind, event.time, before)
                 } else {
                     immediate_value(metric, event)

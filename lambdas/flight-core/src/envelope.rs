@@ -88,7 +88,10 @@ impl Event {
         let Value::Object(envelope) = event else {
             return Err(reject(
                 "event",
-                format!("expected an EventBridge event (a JSON object), got {}", describe(event)),
+                format!(
+                    "expected an EventBridge event (a JSON object), got {}",
+                    describe(event)
+                ),
             ));
         };
         let parsed_detail;
@@ -134,13 +137,12 @@ impl Event {
         };
         let event_version = match detail.get("event_version") {
             None | Some(Value::Null) => 1,
-            Some(value) => integer("detail.event_version", value)
-                .and_then(|v| {
-                    u32::try_from(v)
-                        .ok()
-                        .filter(|v| *v >= 1)
-                        .ok_or_else(|| reject("detail.event_version", "must be a whole number from 1"))
-                })?,
+            Some(value) => integer("detail.event_version", value).and_then(|v| {
+                u32::try_from(v)
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| reject("detail.event_version", "must be a whole number from 1"))
+            })?,
         };
         let aggregate_version = match detail.get("aggregate_version") {
             None | Some(Value::Null) => None,
@@ -212,8 +214,10 @@ impl Event {
                 continue;
             }
             self.partition(metric)?;
-            if matches!(metric.kind, MetricKind::Value { .. } | MetricKind::Ratio { .. })
-                && metric_completer(metric) == self.event_type
+            if matches!(
+                metric.kind,
+                MetricKind::Value { .. } | MetricKind::Ratio { .. }
+            ) && metric_completer(metric) == self.event_type
             {
                 self.quantities(metric)?;
             }
@@ -233,13 +237,20 @@ impl Event {
                     Some(Value::String(_)) => {
                         return Err(reject(
                             format!("detail.payload.{field}"),
-                            format!("must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it", metric.name),
+                            format!(
+                                "must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it",
+                                metric.name
+                            ),
                         ))
                     }
                     Some(other) => {
                         return Err(reject(
                             format!("detail.payload.{field}"),
-                            format!("expected a string or a number, got {}; {} partitions by it", describe(other), metric.name),
+                            format!(
+                                "expected a string or a number, got {}; {} partitions by it",
+                                describe(other),
+                                metric.name
+                            ),
                         ))
                     }
                     None => {
@@ -280,7 +291,9 @@ impl Event {
 pub(crate) fn metric_completer(metric: &Metric) -> &str {
     match &metric.kind {
         MetricKind::Duration { end, .. } | MetricKind::Occurrences { end, .. } => end,
-        MetricKind::Count { event } | MetricKind::Value { event, .. } | MetricKind::Ratio { event, .. } => event,
+        MetricKind::Count { event }
+        | MetricKind::Value { event, .. }
+        | MetricKind::Ratio { event, .. } => event,
     }
 }
 
@@ -453,7 +466,9 @@ pub fn parse_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
                 let parsed = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
                     reject(
                         field,
-                        format!("cannot read `{s}` as RFC 3339 (2024-01-31T09:00:00Z) or epoch seconds"),
+                        format!(
+                            "cannot read `{s}` as RFC 3339 (2024-01-31T09:00:00Z) or epoch seconds"
+                        ),
                     )
                 })?;
                 let millis = i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000)
@@ -464,13 +479,19 @@ pub fn parse_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
         other => {
             return Err(reject(
                 field,
-                format!("expected RFC 3339 text or epoch seconds, got {}", describe(other)),
+                format!(
+                    "expected RFC 3339 text or epoch seconds, got {}",
+                    describe(other)
+                ),
             ))
         }
     };
-    let seconds = seconds
-        .filter(|s| s.is_finite())
-        .ok_or_else(|| reject(field, format!("`{value}` is not a finite number of seconds")))?;
+    let seconds = seconds.filter(|s| s.is_finite()).ok_or_else(|| {
+        reject(
+            field,
+            format!("`{value}` is not a finite number of seconds"),
+        )
+    })?;
     let millis = (seconds * 1000.0).round();
     if !(MIN_TIME as f64..=MAX_TIME as f64).contains(&millis) {
         let hint = if (MIN_TIME as f64..=MAX_TIME as f64).contains(&seconds) {

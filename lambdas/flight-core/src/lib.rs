@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod envelope;
+pub mod handler;
 pub mod memory;
 pub mod ports;
 pub mod replay;
@@ -14,4 +15,4 @@ pub use catalog::{Catalog, CatalogError, CatalogIssue, Metric, MetricKind};
 pub use engine::{Delivery, Measurement};
 pub use envelope::{Event, Millis, Rejection};
 pub use ports::{Clock, EventStore, MetricSink, SystemClock};
-pub use service::{FlightController, IngestError, IngestReport, SettleReport, Settings};
+pub use service::{FlightController, IngestError, IngestReport, Settings, SettleReport};

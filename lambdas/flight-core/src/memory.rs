@@ -84,16 +84,23 @@ impl EventStore for MemoryStore {
         state.requests += 1;
         let key = event.reference();
         if let Some(existing) = state.events.get(&key) {
-            return Ok(Appended::Duplicate(existing.clone()));
+            return Ok(Appended::Duplicate(Box::new(existing.clone())));
         }
         if let Some(timeline) = &event.timeline {
             let order = order_key(event.event.time, &event.event.event_id);
-            state
-                .timelines
-                .insert((key.aggregate_id.clone(), timeline.clone(), order), key.clone());
+            state.timelines.insert(
+                (key.aggregate_id.clone(), timeline.clone(), order),
+                key.clone(),
+            );
         }
         let due = event.due;
-        state.events.insert(key.clone(), StoredEvent { due: None, ..event.clone() });
+        state.events.insert(
+            key.clone(),
+            StoredEvent {
+                due: None,
+                ..event.clone()
+            },
+        );
         state.set_due(&key, due);
         Ok(Appended::Stored)
     }
@@ -108,7 +115,13 @@ impl EventStore for MemoryStore {
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         let mut state = self.lock();
         state.requests += 1;
-        let key = |order: &str| (aggregate_id.to_string(), timeline.to_string(), order.to_string());
+        let key = |order: &str| {
+            (
+                aggregate_id.to_string(),
+                timeline.to_string(),
+                order.to_string(),
+            )
+        };
         let entry = |r: &EventRef| {
             let e = &state.events[r];
             TimelineEntry {
@@ -142,7 +155,10 @@ impl EventStore for MemoryStore {
         state.requests += 1;
         let Some(stored) = state.events.get_mut(event) else {
             return Err(StoreError {
-                message: format!("no event {} in aggregate {}", event.event_id, event.aggregate_id),
+                message: format!(
+                    "no event {} in aggregate {}",
+                    event.event_id, event.aggregate_id
+                ),
                 retryable: false,
             });
         };
@@ -170,7 +186,12 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
-    async fn claim(&self, events: &[EventRef], lease: &Lease, now: Millis) -> Result<Vec<EventRef>, StoreError> {
+    async fn claim(
+        &self,
+        events: &[EventRef],
+        lease: &Lease,
+        now: Millis,
+    ) -> Result<Vec<EventRef>, StoreError> {
         let mut state = self.lock();
         state.requests += 1;
         let mut claimed = Vec::new();
@@ -244,7 +265,10 @@ impl CollectingSink {
 
     /// Everything published so far, in publishing order.
     pub fn published(&self) -> Vec<Measurement> {
-        self.published.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// How many publish calls it served.

@@ -78,7 +78,7 @@ pub enum Appended {
     /// The event is new and now stored as given.
     Stored,
     /// An event with this id was already stored; here it is as stored.
-    Duplicate(StoredEvent),
+    Duplicate(Box<StoredEvent>),
 }
 
 /// Publishing of one event's data points, finished.
@@ -137,7 +137,12 @@ pub trait EventStore: Send + Sync {
 
     /// Claims each event whose `due` is set and whose lease is absent or expired
     /// at `now`: sets the lease, and `sealed_at` to `now` if unset. Returns those claimed.
-    async fn claim(&self, events: &[EventRef], lease: &Lease, now: Millis) -> Result<Vec<EventRef>, StoreError>;
+    async fn claim(
+        &self,
+        events: &[EventRef],
+        lease: &Lease,
+        now: Millis,
+    ) -> Result<Vec<EventRef>, StoreError>;
 
     /// Records finished publishing, for events still leased with the completion's
     /// token: moves `finished` from `todo` to `done`, keeps the measurement
@@ -186,7 +191,9 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
-        (**self).timeline(aggregate_id, timeline, from, direction, limit).await
+        (**self)
+            .timeline(aggregate_id, timeline, from, direction, limit)
+            .await
     }
     async fn mark_late(&self, event: &EventRef, due_if_unset: Millis) -> Result<(), StoreError> {
         (**self).mark_late(event, due_if_unset).await
@@ -194,7 +201,12 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).due(now, limit).await
     }
-    async fn claim(&self, events: &[EventRef], lease: &Lease, now: Millis) -> Result<Vec<EventRef>, StoreError> {
+    async fn claim(
+        &self,
+        events: &[EventRef],
+        lease: &Lease,
+        now: Millis,
+    ) -> Result<Vec<EventRef>, StoreError> {
         (**self).claim(events, lease, now).await
     }
     async fn complete(&self, completions: &[Completion]) -> Result<(), StoreError> {

@@ -43,7 +43,9 @@ pub fn read_entries(text: &str) -> Result<Vec<Value>, String> {
         Value::Array(entries) => Ok(entries),
         Value::Object(mut object) => match object.remove("Entries") {
             Some(Value::Array(entries)) => Ok(entries),
-            _ => Err("expected a JSON array of PutEvents entries, or an object with `Entries`".into()),
+            _ => Err(
+                "expected a JSON array of PutEvents entries, or an object with `Entries`".into(),
+            ),
         },
         _ => Err("expected a JSON array of PutEvents entries".into()),
     }
@@ -59,8 +61,9 @@ pub fn entry_to_event(entry: &Value, id: &str, now: Millis) -> Result<Value, Str
     let detail_type = text("DetailType").ok_or("DetailType: missing")?;
     let source = text("Source").ok_or("Source: missing")?;
     let detail = match entry.get("Detail") {
-        Some(Value::String(detail)) => serde_json::from_str::<Value>(detail)
-            .map_err(|e| format!("Detail: not JSON: {e}"))?,
+        Some(Value::String(detail)) => {
+            serde_json::from_str::<Value>(detail).map_err(|e| format!("Detail: not JSON: {e}"))?
+        }
         Some(Value::Object(detail)) => Value::Object(detail.clone()),
         Some(_) => return Err("Detail: expected a JSON string".into()),
         None => return Err("Detail: missing".into()),
@@ -123,10 +126,14 @@ pub async fn replay(
             outcome.entries += 1;
             let id = format!("replay-{}", outcome.entries);
             let result = match entry_to_event(entry, &id, now) {
-                Ok(event) => service.ingest(&event, None).await.map(|_| ()).map_err(|e| match e {
-                    IngestError::Rejected(rejection) => rejection.to_string(),
-                    other => other.to_string(),
-                }),
+                Ok(event) => service
+                    .ingest(&event, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e {
+                        IngestError::Rejected(rejection) => rejection.to_string(),
+                        other => other.to_string(),
+                    }),
                 Err(reason) => Err(reason),
             };
             if let Err(reason) = result {

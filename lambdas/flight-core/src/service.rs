@@ -148,7 +148,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// Ingests one EventBridge event: validates it, appends it idempotently,
     /// notes whether it is late, and publishes what has already settled.
     /// `expected_type` is the event type this function serves, if it serves one.
-    pub async fn ingest(&self, raw: &Value, expected_type: Option<&str>) -> Result<IngestReport, IngestError> {
+    pub async fn ingest(
+        &self,
+        raw: &Value,
+        expected_type: Option<&str>,
+    ) -> Result<IngestReport, IngestError> {
         let event = Event::from_eventbridge(raw, &self.catalog)?;
         if let Some(expected) = expected_type {
             let serves = self.catalog.event_type(expected).map(|t| t.name.as_str());
@@ -167,11 +171,14 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         let record = self.new_record(event, now)?;
         let (mut record, duplicate) = match self.store.append(&record).await? {
             Appended::Stored => (record, false),
-            Appended::Duplicate(existing) => (existing, true),
+            Appended::Duplicate(existing) => (*existing, true),
         };
 
         let late = self.is_late(&record).await?;
-        if late && !record.done.contains(LATE_EVENTS_METRIC) && !record.todo.contains(LATE_EVENTS_METRIC) {
+        if late
+            && !record.done.contains(LATE_EVENTS_METRIC)
+            && !record.todo.contains(LATE_EVENTS_METRIC)
+        {
             self.store.mark_late(&record.reference(), now).await?;
             record.todo.insert(LATE_EVENTS_METRIC.into());
             record.due.get_or_insert(now);
@@ -265,7 +272,10 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// when it was stored: the next `end` after it, for any span metric it takes
     /// part in, was sealed at or before its arrival.
     async fn is_late(&self, record: &StoredEvent) -> Result<bool, StoreError> {
-        let (Some(timeline), Some(plan)) = (&record.timeline, self.catalog.plan(&record.event.event_type)) else {
+        let (Some(timeline), Some(plan)) = (
+            &record.timeline,
+            self.catalog.plan(&record.event.event_type),
+        ) else {
             return Ok(false);
         };
         let mut end_types: BTreeSet<&str> = plan
@@ -278,17 +288,27 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         while !end_types.is_empty() {
             let page = self
                 .store
-                .timeline(&record.event.aggregate_id, timeline, &from, Direction::Forward, TIMELINE_PAGE)
+                .timeline(
+                    &record.event.aggregate_id,
+                    timeline,
+                    &from,
+                    Direction::Forward,
+                    TIMELINE_PAGE,
+                )
                 .await?;
             for entry in &page {
                 if end_types.remove(entry.event_type.as_str())
-                    && entry.sealed_at.is_some_and(|sealed| sealed <= record.stored_at)
+                    && entry
+                        .sealed_at
+                        .is_some_and(|sealed| sealed <= record.stored_at)
                 {
                     return Ok(true);
                 }
             }
             match page.last() {
-                Some(last) if page.len() == TIMELINE_PAGE => from = order_key(last.time, &last.event_id),
+                Some(last) if page.len() == TIMELINE_PAGE => {
+                    from = order_key(last.time, &last.event_id)
+                }
                 _ => break,
             }
         }
@@ -311,7 +331,12 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             until: now + self.settings.lease,
         };
         let refs: Vec<_> = events.iter().map(StoredEvent::reference).collect();
-        let won: BTreeSet<_> = self.store.claim(&refs, &lease, now).await?.into_iter().collect();
+        let won: BTreeSet<_> = self
+            .store
+            .claim(&refs, &lease, now)
+            .await?
+            .into_iter()
+            .collect();
         Ok(events
             .into_iter()
             .filter(|e| won.contains(&e.reference()))
@@ -349,7 +374,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             }
             finished.push(Completion {
                 event: record.reference(),
-                token: record.lease.as_ref().map(|l| l.token.clone()).unwrap_or_default(),
+                token: record
+                    .lease
+                    .as_ref()
+                    .map(|l| l.token.clone())
+                    .unwrap_or_default(),
                 finished: record.todo.clone(),
                 measurements: kept,
             });
@@ -359,7 +388,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                 // Let a retry take the work at once rather than after the lease.
                 for record in &claimed {
                     if let Some(lease) = &record.lease {
-                        if let Err(e) = self.store.release(&[record.reference()], &lease.token).await {
+                        if let Err(e) = self
+                            .store
+                            .release(&[record.reference()], &lease.token)
+                            .await
+                        {
                             tracing::warn!(error = %e, "could not release a lease after a failed publish; it will expire");
                         }
                     }
@@ -450,7 +483,13 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         loop {
             let page = self
                 .store
-                .timeline(&record.event.aggregate_id, timeline, &from, Direction::Backward, TIMELINE_PAGE)
+                .timeline(
+                    &record.event.aggregate_id,
+                    timeline,
+                    &from,
+                    Direction::Backward,
+                    TIMELINE_PAGE,
+                )
                 .await?;
             let full = page.len() == TIMELINE_PAGE;
             for entry in page {
@@ -479,5 +518,9 @@ fn new_token() -> String {
             .map(|d| d.as_nanos())
             .unwrap_or_default(),
     );
-    format!("{:016x}{:04x}", hasher.finish(), COUNTER.load(Ordering::Relaxed) & 0xffff)
+    format!(
+        "{:016x}{:04x}",
+        hasher.finish(),
+        COUNTER.load(Ordering::Relaxed) & 0xffff
+    )
 }

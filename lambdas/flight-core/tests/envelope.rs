@@ -65,9 +65,18 @@ fn time_aliases_and_fallback() {
         d[k] = v;
         d
     };
-    assert_eq!(at(with("timestamp", json!(1_700_000_000.5))), 1_700_000_000_500);
-    assert_eq!(at(with("payload", json!({"timestamp": "1700000001"}))), 1_700_000_001_000);
-    assert_eq!(at(with("time", json!("2023-11-14T22:13:20Z"))), 1_700_000_000_000);
+    assert_eq!(
+        at(with("timestamp", json!(1_700_000_000.5))),
+        1_700_000_000_500
+    );
+    assert_eq!(
+        at(with("payload", json!({"timestamp": "1700000001"}))),
+        1_700_000_001_000
+    );
+    assert_eq!(
+        at(with("time", json!("2023-11-14T22:13:20Z"))),
+        1_700_000_000_000
+    );
     // No time in the detail: the EventBridge event's time.
     assert_eq!(at(base.clone()), 1_795_168_800_000);
 }
@@ -91,13 +100,17 @@ fn a_missing_event_id_is_a_hash_of_the_content() {
     retried["id"] = json!("another-id");
     assert_eq!(first.event_id, parse(retried).unwrap().event_id);
     assert!(first.event_id.starts_with("sha256-"));
-    let other = parse(eventbridge(json!({"event_type": "AccountRequested", "aggregate_id": "a", "time": 6}))).unwrap();
+    let other = parse(eventbridge(
+        json!({"event_type": "AccountRequested", "aggregate_id": "a", "time": 6}),
+    ))
+    .unwrap();
     assert_ne!(first.event_id, other.event_id);
 }
 
 #[test]
 fn a_detail_sent_as_a_json_string_is_read() {
-    let detail = json!({"event_type": "AccountRequested", "aggregate_id": "a", "time": 5}).to_string();
+    let detail =
+        json!({"event_type": "AccountRequested", "aggregate_id": "a", "time": 5}).to_string();
     assert_eq!(parse(eventbridge(json!(detail))).unwrap().aggregate_id, "a");
 }
 
@@ -110,27 +123,101 @@ fn every_rejection_names_the_field_and_the_reason() {
         eventbridge(d)
     };
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!("not an object"), "event", "expected an EventBridge event"),
+        (
+            json!("not an object"),
+            "event",
+            "expected an EventBridge event",
+        ),
         (json!({"detail-type": "x"}), "detail", "missing"),
         (eventbridge(json!("{not json")), "detail", "not JSON"),
         (eventbridge(json!([1])), "detail", "expected a JSON object"),
-        (change(&|d| { d.as_object_mut().unwrap().remove("aggregate_id"); }), "detail.aggregate_id", "missing"),
-        (change(&|d| d["aggregate_id"] = json!("")), "detail.aggregate_id", "must not be empty"),
-        (change(&|d| d["aggregate_id"] = json!({"x": 1})), "detail.aggregate_id", "expected a string"),
-        (change(&|d| d["aggregate_id"] = json!("x".repeat(600))), "detail.aggregate_id", "at most 512"),
-        (change(&|d| d["event_id"] = json!(true)), "detail.event_id", "expected a string"),
-        (change(&|d| d["event_type"] = json!("GuardrailExploded")), "detail.event_type", "unknown event type `GuardrailExploded`"),
-        (change(&|d| d["event_type"] = json!(3)), "detail.event_type", "expected a string"),
-        (change(&|d| d["time"] = json!("yesterday")), "detail.time", "cannot read `yesterday`"),
-        (change(&|d| d["time"] = json!(1_700_000_000_000i64)), "detail.time", "looks like milliseconds"),
-        (change(&|d| d["time"] = json!(-5)), "detail.time", "outside 1970-01-01"),
-        (change(&|d| d["time"] = json!([1])), "detail.time", "expected RFC 3339"),
-        (change(&|d| d["event_version"] = json!(0)), "detail.event_version", "from 1"),
-        (change(&|d| d["aggregate_version"] = json!("seven")), "detail.aggregate_version", "whole number"),
-        (change(&|d| d["payload"] = json!([])), "detail.payload", "expected an object"),
-        (change(&|d| d["payload"] = json!({})), "detail.payload.guardrail_id", "missing"),
-        (change(&|d| d["payload"] = json!({"guardrail_id": {"a": 1}})), "detail.payload.guardrail_id", "expected a string or a number"),
-        (change(&|d| d["aggregate_type"] = json!(1)), "detail.aggregate_type", "expected a string"),
+        (
+            change(&|d| {
+                d.as_object_mut().unwrap().remove("aggregate_id");
+            }),
+            "detail.aggregate_id",
+            "missing",
+        ),
+        (
+            change(&|d| d["aggregate_id"] = json!("")),
+            "detail.aggregate_id",
+            "must not be empty",
+        ),
+        (
+            change(&|d| d["aggregate_id"] = json!({"x": 1})),
+            "detail.aggregate_id",
+            "expected a string",
+        ),
+        (
+            change(&|d| d["aggregate_id"] = json!("x".repeat(600))),
+            "detail.aggregate_id",
+            "at most 512",
+        ),
+        (
+            change(&|d| d["event_id"] = json!(true)),
+            "detail.event_id",
+            "expected a string",
+        ),
+        (
+            change(&|d| d["event_type"] = json!("GuardrailExploded")),
+            "detail.event_type",
+            "unknown event type `GuardrailExploded`",
+        ),
+        (
+            change(&|d| d["event_type"] = json!(3)),
+            "detail.event_type",
+            "expected a string",
+        ),
+        (
+            change(&|d| d["time"] = json!("yesterday")),
+            "detail.time",
+            "cannot read `yesterday`",
+        ),
+        (
+            change(&|d| d["time"] = json!(1_700_000_000_000i64)),
+            "detail.time",
+            "looks like milliseconds",
+        ),
+        (
+            change(&|d| d["time"] = json!(-5)),
+            "detail.time",
+            "outside 1970-01-01",
+        ),
+        (
+            change(&|d| d["time"] = json!([1])),
+            "detail.time",
+            "expected RFC 3339",
+        ),
+        (
+            change(&|d| d["event_version"] = json!(0)),
+            "detail.event_version",
+            "from 1",
+        ),
+        (
+            change(&|d| d["aggregate_version"] = json!("seven")),
+            "detail.aggregate_version",
+            "whole number",
+        ),
+        (
+            change(&|d| d["payload"] = json!([])),
+            "detail.payload",
+            "expected an object",
+        ),
+        (
+            change(&|d| d["payload"] = json!({})),
+            "detail.payload.guardrail_id",
+            "missing",
+        ),
+        (
+            change(&|d| d["payload"] = json!({"guardrail_id": {"a": 1}})),
+            "detail.payload.guardrail_id",
+            "expected a string or a number",
+        ),
+        (
+            change(&|d| d["aggregate_type"] = json!(1)),
+            "detail.aggregate_type",
+            "expected a string",
+        ),
     ];
     for (event, field, reason) in cases {
         let rejection = rejected(event.clone());
@@ -144,7 +231,12 @@ fn no_event_type_at_all_is_rejected_with_the_known_types() {
     let mut event = eventbridge(json!({"aggregate_id": "a", "time": 1}));
     let rejection = rejected(event.clone());
     assert_eq!(rejection.field, "detail.event_type");
-    assert!(rejection.reason.contains("`Test Event` is not a known event type"), "{rejection}");
+    assert!(
+        rejection
+            .reason
+            .contains("`Test Event` is not a known event type"),
+        "{rejection}"
+    );
     assert!(rejection.reason.contains("ProjectRequested"), "{rejection}");
     event.as_object_mut().unwrap().remove("detail-type");
     assert!(rejected(event).reason.contains("no detail-type"));
@@ -157,6 +249,12 @@ fn payload_quantities_a_metric_needs_must_be_readable() {
         "payload": {"successful_instances": 3, "failed_instances": ""}
     })));
     assert_eq!(rejection.field, "detail.payload.successful_instances");
-    assert!(rejection.reason.contains("comma-separated list of ids"), "{rejection}");
-    assert!(rejection.reason.contains("PatchCompliancePercentage"), "{rejection}");
+    assert!(
+        rejection.reason.contains("comma-separated list of ids"),
+        "{rejection}"
+    );
+    assert!(
+        rejection.reason.contains("PatchCompliancePercentage"),
+        "{rejection}"
+    );
 }

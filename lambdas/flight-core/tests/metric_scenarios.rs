@@ -19,7 +19,10 @@ fn project_story() -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn durations_in_order() {
     let published = published_for(&project_story()).await;
-    assert_eq!(metric_values(&published, "ProjectAssignedLeadTime"), vec![3600.0]);
+    assert_eq!(
+        metric_values(&published, "ProjectAssignedLeadTime"),
+        vec![3600.0]
+    );
     assert_eq!(metric_values(&published, "ProjectLeadTime"), vec![10800.0]);
     assert_eq!(published, expected(&project_story()));
 }
@@ -36,7 +39,12 @@ async fn durations_reordered_give_the_same_numbers() {
 #[tokio::test]
 async fn duplicated_deliveries_count_once() {
     let story = project_story();
-    let doubled: Vec<_> = story.iter().chain(story.iter()).chain(story.iter().rev()).cloned().collect();
+    let doubled: Vec<_> = story
+        .iter()
+        .chain(story.iter())
+        .chain(story.iter().rev())
+        .cloned()
+        .collect();
     let published = published_for(&doubled).await;
     assert_eq!(published.len(), 2, "{published:?}");
     assert_eq!(published, expected(&story));
@@ -45,9 +53,15 @@ async fn duplicated_deliveries_count_once() {
 #[tokio::test]
 async fn a_retried_put_events_without_event_id_is_the_same_event() {
     let mut requested = event("ProjectRequested", "p1", 0, "x");
-    requested["detail"].as_object_mut().unwrap().remove("event_id");
+    requested["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("event_id");
     let mut created = event("ProjectCreated", "p1", 30, "x");
-    created["detail"].as_object_mut().unwrap().remove("event_id");
+    created["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("event_id");
     let mut retried = created.clone();
     retried["id"] = json!("another-eventbridge-id");
     let published = published_for(&[requested, created, retried]).await;
@@ -68,9 +82,18 @@ fn guardrail_cycles() -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn guardrail_cycles_yield_one_lead_time_and_one_maximum_per_pass() {
     let published = published_for(&guardrail_cycles()).await;
-    assert_eq!(metric_values(&published, "GuardrailLeadTime"), vec![1800.0, 300.0]);
-    assert_eq!(metric_values(&published, "GuardrailMaxActivation"), vec![3.0, 1.0]);
-    assert_eq!(metric_values(&published, "GuardrailActivationCount"), vec![1.0; 4]);
+    assert_eq!(
+        metric_values(&published, "GuardrailLeadTime"),
+        vec![1800.0, 300.0]
+    );
+    assert_eq!(
+        metric_values(&published, "GuardrailMaxActivation"),
+        vec![3.0, 1.0]
+    );
+    assert_eq!(
+        metric_values(&published, "GuardrailActivationCount"),
+        vec![1.0; 4]
+    );
     assert!(published
         .iter()
         .all(|p| p.3 == vec![("guardrail_id".to_string(), "g1".to_string())]));
@@ -86,7 +109,11 @@ async fn guardrail_cycles_in_any_rotation_and_reversal_agree() {
         rotated.rotate_left(shift);
         assert_eq!(published_for(&rotated).await, want, "rotation {shift}");
         rotated.reverse();
-        assert_eq!(published_for(&rotated).await, want, "reversed rotation {shift}");
+        assert_eq!(
+            published_for(&rotated).await,
+            want,
+            "reversed rotation {shift}"
+        );
     }
 }
 
@@ -99,7 +126,10 @@ async fn two_partitions_in_one_aggregate_do_not_mix() {
         guardrail("GuardrailPassed", "res-1", "g1", 60, "a2"),
     ];
     let published = published_for(&story).await;
-    let lead: Vec<_> = published.iter().filter(|p| p.0 == "GuardrailLeadTime").collect();
+    let lead: Vec<_> = published
+        .iter()
+        .filter(|p| p.0 == "GuardrailLeadTime")
+        .collect();
     assert_eq!(lead.len(), 2);
     assert!(lead.iter().any(|p| p.1 == 3600.0 && p.3[0].1 == "g1"));
     assert!(lead.iter().any(|p| p.1 == 600.0 && p.3[0].1 == "g2"));
@@ -115,7 +145,10 @@ async fn an_end_before_any_start_has_no_duration_but_counts_zero_occurrences() {
     ];
     let published = published_for(&story).await;
     assert_eq!(metric_values(&published, "GuardrailLeadTime"), vec![600.0]);
-    assert_eq!(metric_values(&published, "GuardrailMaxActivation"), vec![0.0, 1.0]);
+    assert_eq!(
+        metric_values(&published, "GuardrailMaxActivation"),
+        vec![0.0, 1.0]
+    );
     assert_eq!(published, expected(&story));
 }
 
@@ -129,7 +162,7 @@ async fn a_missing_start_gives_no_data_point() {
 
 #[tokio::test]
 async fn a_start_that_arrives_after_its_end_but_within_the_window_is_counted() {
-    let story = vec![
+    let story = [
         event("IdentityCreated", "id-1", 15, "c1"),
         event("IdentityRequested", "id-1", 0, "r1"),
     ];
@@ -140,32 +173,55 @@ async fn a_start_that_arrives_after_its_end_but_within_the_window_is_counted() {
     assert!(!report.late);
     service.clock().advance(MINUTE);
     service.settle().await.unwrap();
-    assert_eq!(metric_values(&summary(&service.sink().published()), "IdentityLeadTime"), vec![900.0]);
+    assert_eq!(
+        metric_values(&summary(&service.sink().published()), "IdentityLeadTime"),
+        vec![900.0]
+    );
 }
 
 #[tokio::test]
 async fn a_start_that_arrives_after_the_window_is_late_and_changes_nothing_published() {
     let service = service(5 * MINUTE);
-    service.ingest(&event("IdentityRequested", "id-1", 10, "r2"), None).await.unwrap();
-    service.ingest(&event("IdentityCreated", "id-1", 15, "c1"), None).await.unwrap();
+    service
+        .ingest(&event("IdentityRequested", "id-1", 10, "r2"), None)
+        .await
+        .unwrap();
+    service
+        .ingest(&event("IdentityCreated", "id-1", 15, "c1"), None)
+        .await
+        .unwrap();
     service.clock().advance(5 * MINUTE);
     service.settle().await.unwrap();
-    assert_eq!(metric_values(&summary(&service.sink().published()), "IdentityLeadTime"), vec![300.0]);
+    assert_eq!(
+        metric_values(&summary(&service.sink().published()), "IdentityLeadTime"),
+        vec![300.0]
+    );
 
     // An earlier request turns up an hour later: it is stored and counted as late.
     service.clock().advance(HOUR);
-    let report = service.ingest(&event("IdentityRequested", "id-1", 0, "r1"), None).await.unwrap();
+    let report = service
+        .ingest(&event("IdentityRequested", "id-1", 0, "r1"), None)
+        .await
+        .unwrap();
     assert!(report.late);
     service.clock().advance(5 * MINUTE);
     service.settle().await.unwrap();
     let published = summary(&service.sink().published());
     assert_eq!(metric_values(&published, "IdentityLeadTime"), vec![300.0]);
-    let late: Vec<_> = service.sink().published().into_iter().filter(|m| m.metric == "LateEvents").collect();
+    let late: Vec<_> = service
+        .sink()
+        .published()
+        .into_iter()
+        .filter(|m| m.metric == "LateEvents")
+        .collect();
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].dimensions["EventType"], "IdentityRequested");
 
     // Redelivering the late event neither counts it twice nor changes anything.
-    service.ingest(&event("IdentityRequested", "id-1", 0, "r1"), None).await.unwrap();
+    service
+        .ingest(&event("IdentityRequested", "id-1", 0, "r1"), None)
+        .await
+        .unwrap();
     service.clock().advance(10 * MINUTE);
     service.settle().await.unwrap();
     assert_eq!(service.sink().published().len(), 2);
@@ -174,14 +230,41 @@ async fn a_start_that_arrives_after_the_window_is_late_and_changes_nothing_publi
 #[tokio::test]
 async fn counts_and_ratios_are_published_per_event() {
     let story = vec![
-        event_with("PatchRunSummary", "run-1", 0, "s1", json!({"successful_instances": "i-1,i-2,i-3", "failed_instances": "i-4"})),
-        event_with("PatchRunSummary", "run-2", 0, "s2", json!({"successful_instances": "", "failed_instances": "i-4,i-5"})),
-        event_with("PatchRunSummary", "run-3", 0, "s3", json!({"successful_instances": ["i-1"], "failed_instances": []})),
-        event_with("PatchRunSummary", "run-4", 0, "s4", json!({"successful_instances": "", "failed_instances": ""})),
+        event_with(
+            "PatchRunSummary",
+            "run-1",
+            0,
+            "s1",
+            json!({"successful_instances": "i-1,i-2,i-3", "failed_instances": "i-4"}),
+        ),
+        event_with(
+            "PatchRunSummary",
+            "run-2",
+            0,
+            "s2",
+            json!({"successful_instances": "", "failed_instances": "i-4,i-5"}),
+        ),
+        event_with(
+            "PatchRunSummary",
+            "run-3",
+            0,
+            "s3",
+            json!({"successful_instances": ["i-1"], "failed_instances": []}),
+        ),
+        event_with(
+            "PatchRunSummary",
+            "run-4",
+            0,
+            "s4",
+            json!({"successful_instances": "", "failed_instances": ""}),
+        ),
     ];
     let published = published_for(&story).await;
     // run-4 patched nothing and failed nothing: 0 / 0 is no data point.
-    assert_eq!(metric_values(&published, "PatchCompliancePercentage"), vec![75.0, 0.0, 100.0]);
+    assert_eq!(
+        metric_values(&published, "PatchCompliancePercentage"),
+        vec![75.0, 0.0, 100.0]
+    );
     assert_eq!(published, expected(&story));
 }
 
@@ -196,7 +279,11 @@ async fn data_points_wait_for_their_window_and_carry_the_event_time() {
     service.clock().advance(MINUTE);
     let report = service.settle().await.unwrap();
     assert_eq!(report.published.len(), 2);
-    let created = report.published.iter().find(|m| m.metric == "ProjectLeadTime").unwrap();
+    let created = report
+        .published
+        .iter()
+        .find(|m| m.metric == "ProjectLeadTime")
+        .unwrap();
     assert_eq!(created.timestamp, NOW - 10 * 24 * HOUR + 180 * MINUTE);
     // Settling again publishes nothing more.
     service.clock().advance(HOUR);

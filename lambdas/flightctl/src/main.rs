@@ -92,7 +92,10 @@ fn catalog_source(path: Option<PathBuf>) -> Result<(String, String)> {
                 .with_context(|| format!("cannot read the catalog {}", path.display()))?;
             Ok((path.display().to_string(), text))
         }
-        None => Ok((DEFAULT_CATALOG_NAME.to_string(), DEFAULT_CATALOG_YAML.to_string())),
+        None => Ok((
+            DEFAULT_CATALOG_NAME.to_string(),
+            DEFAULT_CATALOG_YAML.to_string(),
+        )),
     }
 }
 
@@ -128,7 +131,11 @@ fn validate(path: Option<PathBuf>) -> Result<ExitCode> {
     }
 }
 
-fn run_replay(catalog: Option<PathBuf>, environment: Option<String>, files: Vec<PathBuf>) -> Result<ExitCode> {
+fn run_replay(
+    catalog: Option<PathBuf>,
+    environment: Option<String>,
+    files: Vec<PathBuf>,
+) -> Result<ExitCode> {
     let catalog = match load_catalog(catalog)? {
         Ok(catalog) => catalog,
         Err(message) => {
@@ -148,7 +155,12 @@ fn run_replay(catalog: Option<PathBuf>, environment: Option<String>, files: Vec<
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(replay(Arc::new(catalog), &inputs, environment, system_now()));
+    let outcome = runtime.block_on(replay(
+        Arc::new(catalog),
+        &inputs,
+        environment,
+        system_now(),
+    ));
     let mut stdout = std::io::stdout().lock();
     for line in measurement_lines(&outcome.measurements) {
         use std::io::Write;

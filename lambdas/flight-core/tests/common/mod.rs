@@ -34,14 +34,32 @@ pub fn event(event_type: &str, aggregate: &str, minutes: i64, id: &str) -> Value
 }
 
 /// The same, with payload fields.
-pub fn event_with(event_type: &str, aggregate: &str, minutes: i64, id: &str, payload: Value) -> Value {
+pub fn event_with(
+    event_type: &str,
+    aggregate: &str,
+    minutes: i64,
+    id: &str,
+    payload: Value,
+) -> Value {
     let mut e = event(event_type, aggregate, minutes, id);
     e["detail"]["payload"] = payload;
     e
 }
 
-pub fn guardrail(event_type: &str, aggregate: &str, guardrail: &str, minutes: i64, id: &str) -> Value {
-    event_with(event_type, aggregate, minutes, id, json!({ "guardrail_id": guardrail }))
+pub fn guardrail(
+    event_type: &str,
+    aggregate: &str,
+    guardrail: &str,
+    minutes: i64,
+    id: &str,
+) -> Value {
+    event_with(
+        event_type,
+        aggregate,
+        minutes,
+        id,
+        json!({ "guardrail_id": guardrail }),
+    )
 }
 
 pub fn catalog() -> Arc<Catalog> {
@@ -67,14 +85,20 @@ pub fn service(window: i64) -> Service {
 /// Ingests every event (each must be accepted), then settles everything.
 pub async fn deliver_all(service: &Service, events: &[Value]) {
     for e in events {
-        service.ingest(e, None).await.unwrap_or_else(|err| panic!("{err} for {e}"));
+        service
+            .ingest(e, None)
+            .await
+            .unwrap_or_else(|err| panic!("{err} for {e}"));
     }
     service.clock().advance(24 * HOUR);
     service.settle().await.expect("settle");
 }
 
-/// (metric, value, completing event id, dimensions) of what was published, sorted.
-pub fn summary(measurements: &[Measurement]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+/// A published data point in short: (metric, value, completing event id, dimensions).
+pub type Point = (String, f64, String, Vec<(String, String)>);
+
+/// What was published, in short, sorted by metric and completing event.
+pub fn summary(measurements: &[Measurement]) -> Vec<Point> {
     let mut out: Vec<_> = measurements
         .iter()
         .map(|m| {
@@ -91,7 +115,7 @@ pub fn summary(measurements: &[Measurement]) -> Vec<(String, f64, String, Vec<(S
 }
 
 /// What the definition (every data point of the set of events at once) says.
-pub fn expected(events: &[Value]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+pub fn expected(events: &[Value]) -> Vec<Point> {
     let catalog = catalog();
     let parsed: Vec<Event> = events
         .iter()
@@ -101,12 +125,16 @@ pub fn expected(events: &[Value]) -> Vec<(String, f64, String, Vec<(String, Stri
 }
 
 /// Delivers `events` in this order into a fresh service and returns what it published.
-pub async fn published_for(events: &[Value]) -> Vec<(String, f64, String, Vec<(String, String)>)> {
+pub async fn published_for(events: &[Value]) -> Vec<Point> {
     let service = service(5 * MINUTE);
     deliver_all(&service, events).await;
     summary(&service.sink().published())
 }
 
-pub fn metric_values(published: &[(String, f64, String, Vec<(String, String)>)], metric: &str) -> Vec<f64> {
-    published.iter().filter(|p| p.0 == metric).map(|p| p.1).collect()
+pub fn metric_values(published: &[Point], metric: &str) -> Vec<f64> {
+    published
+        .iter()
+        .filter(|p| p.0 == metric)
+        .map(|p| p.1)
+        .collect()
 }

@@ -1,0 +1,188 @@
+//! flightctl as a user runs it: validate and replay, from any directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs flightctl from a directory outside the repository, as an installed binary would be.
+fn flightctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flightctl"))
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("flightctl runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sample(name: &str) -> String {
+    repo().join("events").join(name).display().to_string()
+}
+
+#[test]
+fn validate_accepts_the_default_catalog_wherever_it_runs() {
+    let out = flightctl(&["validate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid: 12 event types, 9 metrics, 8 SLOs"));
+}
+
+#[test]
+fn validate_reports_a_broken_catalog_with_file_and_line_and_exits_1() {
+    let dir = tempdir();
+    let path = dir.join("broken.yaml");
+    let original = std::fs::read_to_string(repo().join("events/catalog.yaml")).unwrap();
+    let broken = original.replacen("start: ProjectRequested", "start: ProjectRequestd", 1);
+    std::fs::write(&path, &broken).unwrap();
+    let line = broken
+        .lines()
+        .position(|l| l.contains("ProjectRequestd"))
+        .unwrap()
+        + 1;
+
+    let out = flightctl(&["validate", "--catalog", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let expected = format!("{}:{line}:", path.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("unknown event type `ProjectRequestd` (did you mean `ProjectRequested`?)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_says_when_the_file_cannot_be_read() {
+    let out = flightctl(&["validate", "--catalog", "/nonexistent/catalog.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read the catalog /nonexistent/catalog.yaml"));
+}
+
+#[test]
+fn replay_prints_every_sample_storys_measurements() {
+    let files: Vec<String> = [
+        "project.json",
+        "guardrail.json",
+        "account.json",
+        "identity.json",
+        "compliance.json",
+        "patch.json",
+    ]
+    .iter()
+    .map(|f| sample(f))
+    .collect();
+    let args: Vec<&str> = std::iter::once("replay")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let out = flightctl(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let values = |metric: &str| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| l["metric"] == metric)
+            .map(|l| l["value"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(values("ProjectAssignedLeadTime"), vec![14400.0]);
+    assert_eq!(values("ProjectLeadTime"), vec![109800.0]);
+    assert_eq!(values("GuardrailLeadTime"), vec![10800.0, 2700.0]);
+    assert_eq!(values("GuardrailMaxActivation"), vec![2.0, 1.0]);
+    assert_eq!(values("GuardrailActivationCount").len(), 3);
+    assert_eq!(values("AccountLeadTime"), vec![2520.0]);
+    assert_eq!(values("IdentityLeadTime"), vec![450.0]);
+    assert_eq!(values("ResourceComplianceLeadTime"), vec![108000.0]);
+    assert_eq!(values("PatchCompliancePercentage"), vec![90.0, 100.0]);
+    let first = &lines[0];
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "metric",
+        "value",
+        "unit",
+        "timestamp",
+        "aggregate_id",
+        "dimensions",
+    ] {
+        assert!(keys.contains(&key), "{first}");
+    }
+    let guardrail = lines
+        .iter()
+        .find(|l| l["metric"] == "GuardrailLeadTime")
+        .unwrap();
+    assert_eq!(
+        guardrail["dimensions"]["guardrail_id"],
+        "s3-bucket-public-read"
+    );
+    assert_eq!(guardrail["timestamp"], "2026-11-10T11:00:00Z");
+}
+
+#[test]
+fn replay_reports_each_rejected_entry_and_still_measures_the_rest() {
+    let dir = tempdir();
+    let path = dir.join("mixed.json");
+    let entry = |detail: serde_json::Value| {
+        serde_json::json!({
+            "Source": "tests", "DetailType": "Test Event", "EventBusName": "b", "Detail": detail.to_string()
+        })
+    };
+    let entries = serde_json::json!([
+        entry(serde_json::json!({"event_type": "AccountRequested", "aggregate_id": "a", "time": 1_700_000_000})),
+        entry(serde_json::json!({"event_type": "AccountRequested", "time": 1_700_000_000})),
+        {"Source": "tests", "DetailType": "x", "Detail": "{not json"},
+        entry(serde_json::json!({"event_type": "AccountCreated", "aggregate_id": "a", "time": 1_700_000_600})),
+    ]);
+    std::fs::write(&path, entries.to_string()).unwrap();
+    let out = flightctl(&["replay", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let name = path.display().to_string();
+    assert!(
+        stderr.contains(&format!("{name}: entry 1: detail.aggregate_id: missing")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}: entry 2: Detail: not JSON")),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("\"AccountLeadTime\",\"value\":600.0"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn help_explains_each_verb_with_an_example() {
+    for verb in ["validate", "replay"] {
+        let out = flightctl(&[verb, "--help"]);
+        assert!(out.status.success());
+        let help = text(&out.stdout);
+        assert!(
+            help.contains("Examples:") && help.contains(&format!("flightctl {verb}")),
+            "{help}"
+        );
+    }
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "flightctl-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
