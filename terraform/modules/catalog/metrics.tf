@@ -1,0 +1,153 @@
+locals {
+  slos = try(local.catalog.slos, [])
+
+  # A percentage as CloudWatch statistic names spell it: 10, 0.5, 99.9.
+  # (format first: arithmetic such as 100 - 99.9 is not exact in binary.)
+  percent_text = { for s in local.slos : s.name => {
+    objective  = replace(format("%.2f", s.objective), "/\\.?0+$/", "")
+    complement = replace(format("%.2f", 100 - s.objective), "/\\.?0+$/", "")
+  } }
+
+  good_when_text = { at_most = "at most", at_least = "at least" }
+
+  # The statistic that reads a metric the way its kind means it: durations as
+  # the percentile their SLO is stated in, counts summed, occurrences at their
+  # maximum, values and ratios averaged.
+  metrics = {
+    for m in local.catalog.metrics : m.name => {
+      name         = m.name
+      kind         = m.kind
+      unit         = m.unit
+      description  = try(m.description, "")
+      partition_by = try(m.partition_by, [])
+      slos         = [for s in local.slos : s.name if s.metric == m.name]
+      statistic = (
+        m.kind == "duration" ? "p${try([for s in local.slos : local.percent_text[s.name].objective if s.metric == m.name && s.good_when == "at_most"][0], "90")}" :
+        m.kind == "count" ? "Sum" :
+        m.kind == "occurrences" ? "Maximum" :
+        "Average"
+      )
+    }
+  }
+
+  # One alarm per SLO over its whole window. Its series is the metric with the
+  # Environment dimension alone: partitioned metrics must also be published
+  # under that dimension set for the SLO to see every partition.
+  #   at_most T:  PR(:T) is the percentage of values <= T; alarm below the objective.
+  #   at_least T: p(100 - objective) is the value that many values stay below;
+  #               alarm when it is below T. (PR(T:) would exclude T itself.)
+  slo_alarms = {
+    for s in local.slos : "slo-${s.name}" => {
+      alarm_name          = "${local.prefix}-slo-${s.name}"
+      description         = "SLO ${s.name}: ${local.percent_text[s.name].objective}% of ${s.metric} values ${try(local.good_when_text[s.good_when], s.good_when)} ${s.threshold} ${try(local.metrics[s.metric].unit, "")} over ${s.window_hours} h."
+      severity            = s.severity
+      namespace           = local.namespace
+      metric_name         = s.metric
+      dimensions          = tomap({ Environment = var.environment })
+      statistic           = null
+      extended_statistic  = s.good_when == "at_most" ? "PR(:${s.threshold})" : "p${local.percent_text[s.name].complement}"
+      comparison_operator = "LessThanThreshold"
+      threshold           = s.good_when == "at_most" ? s.objective : s.threshold
+      period              = s.window_hours * 3600
+      evaluation_periods  = 1
+      treat_missing_data  = "notBreaching"
+    }
+  }
+
+  # Operational alarms: any error, throttle or dead letter of a function, and
+  # any late or rejected event of a type, notify someone.
+  function_alarms = merge([
+    for key, f in local.functions : {
+      "${key}-errors" = {
+        alarm_name          = "${f.function_name}-errors"
+        description         = "${f.function_name} returned errors; EventBridge and Lambda retry, then dead-letter."
+        severity            = "ticket"
+        namespace           = "AWS/Lambda"
+        metric_name         = "Errors"
+        dimensions          = tomap({ FunctionName = f.function_name })
+        statistic           = "Sum"
+        extended_statistic  = null
+        comparison_operator = "GreaterThanThreshold"
+        threshold           = 0
+        period              = 300
+        evaluation_periods  = 1
+        treat_missing_data  = "notBreaching"
+      }
+      "${key}-throttles" = {
+        alarm_name          = "${f.function_name}-throttles"
+        description         = "${f.function_name} was throttled: its reserved concurrency is too low for the load."
+        severity            = "ticket"
+        namespace           = "AWS/Lambda"
+        metric_name         = "Throttles"
+        dimensions          = tomap({ FunctionName = f.function_name })
+        statistic           = "Sum"
+        extended_statistic  = null
+        comparison_operator = "GreaterThanThreshold"
+        threshold           = 0
+        period              = 300
+        evaluation_periods  = 1
+        treat_missing_data  = "notBreaching"
+      }
+      "${key}-dead-letters" = {
+        alarm_name          = "${f.dead_letter_queue_name}-depth"
+        description         = "Events that ${f.function_name} could not process are waiting in ${f.dead_letter_queue_name}; inspect and redrive them."
+        severity            = "page"
+        namespace           = "AWS/SQS"
+        metric_name         = "ApproximateNumberOfMessagesVisible"
+        dimensions          = tomap({ QueueName = f.dead_letter_queue_name })
+        statistic           = "Maximum"
+        extended_statistic  = null
+        comparison_operator = "GreaterThanThreshold"
+        threshold           = 0
+        period              = 300
+        evaluation_periods  = 1
+        treat_missing_data  = "notBreaching"
+      }
+    }
+  ]...)
+
+  # LateEvents and RejectedEvents are Flight Controller's own metrics, one
+  # series per event type (dimensions Environment and EventType).
+  event_type_metrics = {
+    LateEvents = {
+      alarm_suffix = "late-events"
+      meaning      = "arrived after their lateness window closed; they are stored but did not change published data points"
+    }
+    RejectedEvents = {
+      alarm_suffix = "rejected-events"
+      meaning      = "were rejected as invalid and sent to the dead-letter queue"
+    }
+  }
+
+  event_type_alarms = merge([
+    for name, t in local.event_types : {
+      for metric, m in local.event_type_metrics : "${m.alarm_suffix}-${t.slug}" => {
+        alarm_name          = "${local.prefix}-${m.alarm_suffix}-${t.slug}"
+        description         = "${name} events ${m.meaning}."
+        severity            = "ticket"
+        namespace           = local.namespace
+        metric_name         = metric
+        dimensions          = tomap({ Environment = var.environment, EventType = name })
+        statistic           = "Sum"
+        extended_statistic  = null
+        comparison_operator = "GreaterThanThreshold"
+        threshold           = 0
+        period              = 300
+        evaluation_periods  = 1
+        treat_missing_data  = "notBreaching"
+      }
+    }
+  ]...)
+
+  operational_alarms = merge(local.function_alarms, local.event_type_alarms)
+
+  # Catalog mistakes that would otherwise surface as AWS API errors.
+  slo_errors = concat(
+    [for s in local.slos : "SLO ${s.name}: metric ${s.metric} is not in the catalog" if !contains(keys(local.metrics), s.metric)],
+    [for s in local.slos : "SLO ${s.name}: window_hours must be 1 to 168 (CloudWatch evaluates an alarm over at most 7 days)" if !(s.window_hours >= 1 && s.window_hours <= 168 && floor(s.window_hours) == s.window_hours)],
+    [for s in local.slos : "SLO ${s.name}: objective must be above 0 and below 100" if !(s.objective > 0 && s.objective < 100)],
+    [for s in local.slos : "SLO ${s.name}: good_when must be at_most or at_least" if !contains(keys(local.good_when_text), s.good_when)],
+    [for s in local.slos : "SLO ${s.name}: severity must be one of ${join(", ", local.severities)}" if !contains(local.severities, s.severity)],
+    [for s in local.slos : "SLO ${s.name}: threshold must be a number of 0 or more" if !(can(s.threshold + 0) && try(s.threshold >= 0, false))],
+  )
+}

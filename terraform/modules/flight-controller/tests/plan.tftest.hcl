@@ -1,0 +1,112 @@
+# Plans the whole module against a mocked AWS provider (Terraform 1.7+): no
+# credentials and no AWS calls, but the provider's real schema, so it needs
+# the hashicorp/aws provider installed (terraform init -plugin-dir=...).
+# The Lambda zips must exist: build them (scripts/build.sh), or pass
+# -var=lambda_zip_dir=DIR with placeholder ingest.zip, settle.zip, capture.zip.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  catalog_path = "../../../events/catalog.yaml"
+}
+
+run "production" {
+  command = plan
+
+  variables {
+    environment = "prod"
+  }
+
+  assert {
+    condition     = length(aws_lambda_function.this) == length(yamldecode(file(var.catalog_path)).event_types) + 1
+    error_message = "Expected one ingest function per event type, and settle."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for key, f in module.catalog.functions : [
+        aws_lambda_function.this[key].function_name == f.function_name,
+        aws_cloudwatch_event_rule.function[key].name == f.rule_name,
+        aws_cloudwatch_event_rule.function[key].event_pattern == f.event_pattern,
+        aws_cloudwatch_event_target.function[key].rule == f.rule_name,
+        aws_sqs_queue.dead_letter[key].name == f.dead_letter_queue_name,
+        aws_cloudwatch_log_group.function[key].name == f.log_group_name,
+        aws_iam_role.function[key].name == f.function_name,
+        aws_lambda_function.this[key].environment[0].variables == f.environment,
+      ]
+    ]))
+    error_message = "Every function of the catalog needs its function, rule, target, dead-letter queue, log group and role."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["ingest-project-requested"].runtime == "provided.al2023" &&
+      aws_lambda_function.this["ingest-project-requested"].architectures == tolist(["arm64"]) &&
+      aws_lambda_function.this["ingest-project-requested"].handler == "bootstrap" &&
+      aws_lambda_function.this["ingest-project-requested"].reserved_concurrent_executions == 5 &&
+      aws_lambda_function.this["settle"].reserved_concurrent_executions == 1
+    )
+    error_message = "Functions must follow the build contract; settle runs one at a time."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.function["settle"].schedule_expression == "rate(1 minute)" && aws_cloudwatch_event_rule.function["settle"].event_bus_name == "default"
+    error_message = "settle must be scheduled every minute on the default bus."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == length(module.catalog.slo_alarms) + 3 * length(module.catalog.functions) + 2 * length(module.catalog.event_types)
+    error_message = "Expected an alarm per SLO, three per function and two per event type."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["slo-project-lead-time"].extended_statistic == "PR(:259200)" && aws_cloudwatch_metric_alarm.this["slo-project-lead-time"].period == 604800
+    error_message = "The project-lead-time SLO alarm must use percentile rank over 7 days."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.events.deletion_protection_enabled && length(aws_dynamodb_table.capture) == 0 && length(aws_sns_topic_subscription.alerts) == 0
+    error_message = "Production keeps its event store and has no capture table."
+  }
+}
+
+run "development" {
+  command = plan
+
+  variables {
+    environment         = "dev"
+    enable_capture      = true
+    deletion_protection = false
+    alert_subscriptions = {
+      page = [{ protocol = "email", endpoint = "oncall@example.com" }]
+    }
+  }
+
+  assert {
+    condition     = length(aws_dynamodb_table.capture) == 1 && aws_lambda_function.this["capture"].environment[0].variables["CAPTURE_TABLE_NAME"] == "flight-controller-dev-capture"
+    error_message = "Development has the capture table and function."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.function["capture"].event_bus_name == "flight-controller-dev"
+    error_message = "The capture rule listens on the custom bus."
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.alerts) == 1 && aws_sns_topic_subscription.alerts["page email oncall@example.com"].protocol == "email"
+    error_message = "Subscriptions come from alert_subscriptions."
+  }
+}
