@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Lambda functions for arm64 (provided.al2023) with cargo-lambda and
-# puts their zips in dist/: dist/ingest.zip, dist/settle.zip. Terraform deploys
-# them from there (terraform/README.md).
+# puts their zips in dist/: dist/ingest.zip, dist/settle.zip and
+# dist/capture.zip. Terraform deploys them from there (terraform/README.md).
 #
 #   scripts/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUNCTIONS=(ingest settle)
+FUNCTIONS=(ingest settle capture)
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'

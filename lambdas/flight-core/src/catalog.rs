@@ -20,6 +20,9 @@ pub const DEFAULT_CATALOG_NAME: &str = "events/catalog.yaml";
 /// The operational metric counting events that arrived too late to be counted.
 pub const LATE_EVENTS_METRIC: &str = "LateEvents";
 
+/// The operational metric counting events refused as invalid.
+pub const REJECTED_EVENTS_METRIC: &str = "RejectedEvents";
+
 /// CloudWatch's standard units.
 pub const CLOUDWATCH_UNITS: &[&str] = &[
     "Seconds",
@@ -528,11 +531,12 @@ fn build_metric(
             ),
         );
     }
-    if raw.name == LATE_EVENTS_METRIC {
+    if raw.name == LATE_EVENTS_METRIC || raw.name == REJECTED_EVENTS_METRIC {
         issues.add(
             format!("{path}.name"),
             format!(
-                "`{LATE_EVENTS_METRIC}` is reserved for Flight Controller's own late-event count"
+                "`{}` is reserved for Flight Controller's own operational metrics",
+                raw.name
             ),
         );
     }

@@ -30,6 +30,9 @@ pub struct Measurement {
     /// CloudWatch dimensions: the environment and the metric's partition fields.
     pub dimensions: BTreeMap<String, String>,
     pub delivery: Delivery,
+    /// The test run of the completing event (its `test_run_id`), if it is a
+    /// test event: such measurements are also written to the capture table.
+    pub test_run_id: Option<String>,
 }
 
 /// What became of a measurement.
@@ -185,6 +188,7 @@ pub fn late_measurement(
         event_id: event.event_id.clone(),
         dimensions,
         delivery: Delivery::Published,
+        test_run_id: event.test_run_id(),
     }
 }
 
@@ -241,6 +245,7 @@ pub fn measure_all(
                         event_id: event.event_id.clone(),
                         dimensions: dimensions(metric, event, environment),
                         delivery: Delivery::Published,
+                        test_run_id: event.test_run_id(),
                     });
                 }
             }
@@ -296,4 +301,34 @@ pub fn format_measurement(m: &Measurement) -> String {
         dimensions: &m.dimensions,
     })
     .unwrap_or_default()
+}
+
+/// The dimensions of a data point's rollup: for a partitioned data point
+/// (dimensions beyond `Environment`), `Environment` alone, so SLO alarms can
+/// watch the metric as a whole (CloudWatch alarms cannot add up series with
+/// different dimensions). `None` when it needs none.
+pub fn rollup_dimensions(m: &Measurement) -> Option<BTreeMap<String, String>> {
+    let partitioned = m.dimensions.keys().any(|k| k != ENVIRONMENT_DIMENSION);
+    (partitioned && m.metric != LATE_EVENTS_METRIC).then(|| {
+        m.dimensions
+            .iter()
+            .filter(|(k, _)| *k == ENVIRONMENT_DIMENSION)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// The measurements with each one's rollup (see [`rollup_dimensions`]) after it.
+pub fn with_rollups(measurements: &[Measurement]) -> Vec<Measurement> {
+    let mut out = Vec::with_capacity(measurements.len() * 2);
+    for m in measurements {
+        out.push(m.clone());
+        if let Some(dimensions) = rollup_dimensions(m) {
+            out.push(Measurement {
+                dimensions,
+                ..m.clone()
+            });
+        }
+    }
+    out
 }

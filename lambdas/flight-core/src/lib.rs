@@ -1,6 +1,7 @@
 //! Flight Controller's domain: the event envelope, the catalog, the metric
 //! engine, the use cases and the ports they need. No AWS code lives here.
 
+pub mod capture;
 pub mod catalog;
 pub mod engine;
 pub mod envelope;

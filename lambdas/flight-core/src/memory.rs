@@ -24,6 +24,7 @@ struct State {
     pending: BTreeSet<(Millis, EventRef)>,
     measurements: BTreeMap<(String, EventRef), Measurement>,
     requests: usize,
+    entries_read: usize,
 }
 
 impl State {
@@ -65,6 +66,11 @@ impl MemoryStore {
     /// How many calls the store has served.
     pub fn requests(&self) -> usize {
         self.lock().requests
+    }
+
+    /// How many timeline entries the store has returned: the items read.
+    pub fn entries_read(&self) -> usize {
+        self.lock().entries_read
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -132,7 +138,7 @@ impl EventStore for MemoryStore {
             }
         };
         use std::ops::Bound::{Excluded, Included};
-        let entries = match direction {
+        let entries: Vec<TimelineEntry> = match direction {
             Direction::Forward => state
                 .timelines
                 .range((Excluded(key(from)), Included(key("~"))))
@@ -147,6 +153,7 @@ impl EventStore for MemoryStore {
                 .map(|(_, r)| entry(r))
                 .collect(),
         };
+        state.entries_read += entries.len();
         Ok(entries)
     }
 
@@ -188,18 +195,19 @@ impl EventStore for MemoryStore {
 
     async fn claim(
         &self,
-        events: &[EventRef],
+        events: &[StoredEvent],
         lease: &Lease,
         now: Millis,
     ) -> Result<Vec<EventRef>, StoreError> {
         let mut state = self.lock();
         state.requests += 1;
         let mut claimed = Vec::new();
-        for r in events {
+        for expected in events {
+            let r = &expected.reference();
             let Some(event) = state.events.get_mut(r) else {
                 continue;
             };
-            if event.due.is_none() || leased(event, now) {
+            if event.due.is_none() || leased(event, now) || event.todo != expected.todo {
                 continue;
             }
             event.lease = Some(lease.clone());

@@ -135,11 +135,13 @@ pub trait EventStore: Send + Sync {
     /// absent or expired. May lag a little behind the latest writes.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Claims each event whose `due` is set and whose lease is absent or expired
-    /// at `now`: sets the lease, and `sealed_at` to `now` if unset. Returns those claimed.
+    /// Claims each event whose `due` is set, whose lease is absent or expired
+    /// at `now`, and whose stored `todo` is exactly the given event's `todo`
+    /// (so a stale copy from [`EventStore::due`] never republishes what is done):
+    /// sets the lease, and `sealed_at` to `now` if unset. Returns those claimed.
     async fn claim(
         &self,
-        events: &[EventRef],
+        events: &[StoredEvent],
         lease: &Lease,
         now: Millis,
     ) -> Result<Vec<EventRef>, StoreError>;
@@ -203,7 +205,7 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     }
     async fn claim(
         &self,
-        events: &[EventRef],
+        events: &[StoredEvent],
         lease: &Lease,
         now: Millis,
     ) -> Result<Vec<EventRef>, StoreError> {

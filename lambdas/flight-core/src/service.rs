@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::catalog::{Catalog, Role, LATE_EVENTS_METRIC};
+use crate::catalog::{Catalog, LATE_EVENTS_METRIC};
 use crate::engine::{
     completions, dimensions, immediate_value, is_span, late_measurement, order_key, span_value,
     timeline_id, Delivery, Measurement,
@@ -27,9 +27,15 @@ use crate::ports::{
 };
 
 /// Entries read per timeline request.
-const TIMELINE_PAGE: usize = 100;
+/// Timeline entries asked for in a first read: most spans are short, and a
+/// query is charged for every item it reads, so pages start small and grow.
+const TIMELINE_FIRST_PAGE: usize = 4;
+/// The largest page asked for.
+const TIMELINE_MAX_PAGE: usize = 100;
 /// Events settled per round.
 const SETTLE_BATCH: usize = 100;
+/// Data points sent and recorded together; one `PutMetricData` call holds 1000.
+pub const PUBLISH_CHUNK: usize = 1000;
 /// CloudWatch accepts data points up to 14 days old...
 pub const CLOUDWATCH_MAX_AGE: Millis = 14 * 24 * 3600 * 1000;
 /// ...and up to 2 hours ahead.
@@ -143,6 +149,10 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
 
     pub fn clock(&self) -> &C {
         &self.clock
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Ingests one EventBridge event: validates it, appends it idempotently,
@@ -272,47 +282,28 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// when it was stored: the next `end` after it, for any span metric it takes
     /// part in, was sealed at or before its arrival.
     async fn is_late(&self, record: &StoredEvent) -> Result<bool, StoreError> {
-        let (Some(timeline), Some(plan)) = (
-            &record.timeline,
-            self.catalog.plan(&record.event.event_type),
-        ) else {
+        let Some(plan) = self.catalog.plan(&record.event.event_type) else {
             return Ok(false);
         };
         let mut end_types: BTreeSet<&str> = plan
             .spans
             .iter()
-            .filter(|(_, role)| matches!(role, Role::Start | Role::Counted | Role::End))
             .filter_map(|(m, _)| self.span_end_type(*m))
             .collect();
-        let mut from = order_key(record.event.time, &record.event.event_id);
-        while !end_types.is_empty() {
-            let page = self
-                .store
-                .timeline(
-                    &record.event.aggregate_id,
-                    timeline,
-                    &from,
-                    Direction::Forward,
-                    TIMELINE_PAGE,
-                )
-                .await?;
-            for entry in &page {
-                if end_types.remove(entry.event_type.as_str())
-                    && entry
-                        .sealed_at
-                        .is_some_and(|sealed| sealed <= record.stored_at)
-                {
-                    return Ok(true);
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == TIMELINE_PAGE => {
-                    from = order_key(last.time, &last.event_id)
-                }
-                _ => break,
-            }
+        if end_types.is_empty() {
+            return Ok(false);
         }
-        Ok(false)
+        let mut late = false;
+        self.walk_timeline(record, Direction::Forward, |entry| {
+            if end_types.remove(entry.event_type.as_str()) {
+                late = entry
+                    .sealed_at
+                    .is_some_and(|sealed| sealed <= record.stored_at);
+            }
+            late || end_types.is_empty()
+        })
+        .await?;
+        Ok(late)
     }
 
     fn span_end_type(&self, metric: usize) -> Option<&str> {
@@ -330,10 +321,9 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             token: new_token(),
             until: now + self.settings.lease,
         };
-        let refs: Vec<_> = events.iter().map(StoredEvent::reference).collect();
         let won: BTreeSet<_> = self
             .store
-            .claim(&refs, &lease, now)
+            .claim(&events, &lease, now)
             .await?
             .into_iter()
             .collect();
@@ -348,19 +338,20 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             .collect())
     }
 
-    /// Computes, sends and records the pending data points of claimed events.
+    /// Computes, sends and records the pending data points of claimed events,
+    /// in chunks of at most [`PUBLISH_CHUNK`] data points, each recorded as done
+    /// as soon as the sink accepted it: a failure part-way leaves only the
+    /// unsent chunks to retry, so a retry never sends accepted data again.
     async fn publish(&self, claimed: Vec<StoredEvent>) -> Result<SettleReport, IngestError> {
         let now = self.clock.now();
         let mut report = SettleReport::default();
-        let mut finished = Vec::with_capacity(claimed.len());
-        for record in &claimed {
-            let measurements = self.measure(record).await?;
-            let mut kept = Vec::with_capacity(measurements.len());
-            for mut m in measurements {
+        let mut chunk: Vec<(&StoredEvent, Completion)> = Vec::new();
+        let mut chunk_points = 0;
+        for (index, record) in claimed.iter().enumerate() {
+            let mut measurements = self.measure(record).await?;
+            for m in &mut measurements {
                 m.delivery = self.delivery(m.timestamp, now);
-                if m.delivery == Delivery::Published {
-                    report.published.push(m.clone());
-                } else {
+                if m.delivery != Delivery::Published {
                     tracing::warn!(
                         metric = %m.metric,
                         aggregate_id = %m.aggregate_id,
@@ -368,25 +359,56 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                         delivery = m.delivery.as_str(),
                         "data point outside CloudWatch's accepted range: kept in the store, not sent"
                     );
-                    report.unsent.push(m.clone());
                 }
-                kept.push(m);
             }
-            finished.push(Completion {
-                event: record.reference(),
-                token: record
-                    .lease
-                    .as_ref()
-                    .map(|l| l.token.clone())
-                    .unwrap_or_default(),
-                finished: record.todo.clone(),
-                measurements: kept,
-            });
+            let sendable = measurements
+                .iter()
+                .filter(|m| m.delivery == Delivery::Published)
+                .count();
+            if chunk_points + sendable > PUBLISH_CHUNK && !chunk.is_empty() {
+                let full = std::mem::take(&mut chunk);
+                chunk_points = 0;
+                self.send_chunk(full, &claimed[index..], &mut report)
+                    .await?;
+            }
+            chunk_points += sendable;
+            chunk.push((
+                record,
+                Completion {
+                    event: record.reference(),
+                    token: record
+                        .lease
+                        .as_ref()
+                        .map(|l| l.token.clone())
+                        .unwrap_or_default(),
+                    finished: record.todo.clone(),
+                    measurements,
+                },
+            ));
         }
-        if !report.published.is_empty() {
-            if let Err(error) = self.sink.publish(&report.published).await {
+        self.send_chunk(chunk, &[], &mut report).await?;
+        report.events = claimed.len();
+        Ok(report)
+    }
+
+    /// Sends one chunk and records it; on a sink failure, releases the leases
+    /// of this chunk and of the claimed events not yet sent (`rest`).
+    async fn send_chunk(
+        &self,
+        chunk: Vec<(&StoredEvent, Completion)>,
+        rest: &[StoredEvent],
+        report: &mut SettleReport,
+    ) -> Result<(), IngestError> {
+        let points: Vec<Measurement> = chunk
+            .iter()
+            .flat_map(|(_, c)| c.measurements.iter())
+            .filter(|m| m.delivery == Delivery::Published)
+            .cloned()
+            .collect();
+        if !points.is_empty() {
+            if let Err(error) = self.sink.publish(&points).await {
                 // Let a retry take the work at once rather than after the lease.
-                for record in &claimed {
+                for record in chunk.iter().map(|(r, _)| *r).chain(rest) {
                     if let Some(lease) = &record.lease {
                         if let Err(e) = self
                             .store
@@ -400,9 +422,16 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                 return Err(error.into());
             }
         }
-        self.store.complete(&finished).await?;
-        report.events = claimed.len();
-        Ok(report)
+        let completions: Vec<Completion> = chunk.into_iter().map(|(_, c)| c).collect();
+        self.store.complete(&completions).await?;
+        for m in completions.into_iter().flat_map(|c| c.measurements) {
+            if m.delivery == Delivery::Published {
+                report.published.push(m);
+            } else {
+                report.unsent.push(m);
+            }
+        }
+        Ok(())
     }
 
     fn delivery(&self, timestamp: Millis, now: Millis) -> Delivery {
@@ -455,6 +484,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     event_id: event.event_id.clone(),
                     dimensions: dimensions(metric, event, environment),
                     delivery: Delivery::Published,
+                    test_run_id: event.test_run_id(),
                 });
             }
         }
@@ -464,9 +494,6 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// The timeline before an `end`, nearest first, back to the previous `end`
     /// of every span metric it completes (or the timeline's start).
     async fn read_span(&self, record: &StoredEvent) -> Result<Vec<TimelineEntry>, StoreError> {
-        let Some(timeline) = &record.timeline else {
-            return Ok(Vec::new());
-        };
         let mut ends: BTreeSet<&str> = record
             .todo
             .iter()
@@ -479,7 +506,30 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             })
             .collect();
         let mut entries = Vec::new();
+        self.walk_timeline(record, Direction::Backward, |entry| {
+            ends.remove(entry.event_type.as_str());
+            entries.push(entry.clone());
+            ends.is_empty()
+        })
+        .await?;
+        Ok(entries)
+    }
+
+    /// Visits the entries of an event's timeline after (`Forward`) or before
+    /// (`Backward`) it, nearest first, until `visit` returns true or the
+    /// timeline ends. Pages grow from [`TIMELINE_FIRST_PAGE`] to
+    /// [`TIMELINE_MAX_PAGE`], so a short span costs a few items read.
+    async fn walk_timeline(
+        &self,
+        record: &StoredEvent,
+        direction: Direction,
+        mut visit: impl FnMut(&TimelineEntry) -> bool,
+    ) -> Result<(), StoreError> {
+        let Some(timeline) = &record.timeline else {
+            return Ok(());
+        };
         let mut from = order_key(record.event.time, &record.event.event_id);
+        let mut limit = TIMELINE_FIRST_PAGE;
         loop {
             let page = self
                 .store
@@ -487,22 +537,20 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     &record.event.aggregate_id,
                     timeline,
                     &from,
-                    Direction::Backward,
-                    TIMELINE_PAGE,
+                    direction,
+                    limit,
                 )
                 .await?;
-            let full = page.len() == TIMELINE_PAGE;
-            for entry in page {
-                ends.remove(entry.event_type.as_str());
-                entries.push(entry);
-                if ends.is_empty() {
-                    return Ok(entries);
+            for entry in &page {
+                if visit(entry) {
+                    return Ok(());
                 }
             }
-            match entries.last() {
-                Some(last) if full => from = order_key(last.time, &last.event_id),
-                _ => return Ok(entries),
+            match page.last() {
+                Some(last) if page.len() == limit => from = order_key(last.time, &last.event_id),
+                _ => return Ok(()),
             }
+            limit = (limit * 4).min(TIMELINE_MAX_PAGE);
         }
     }
 }

@@ -209,3 +209,120 @@ async fn an_event_sent_to_another_types_function_is_refused() {
         .await
         .unwrap();
 }
+
+/// A sink that accepts its first `accept` calls, fails the next one, then accepts again.
+struct FailsOnce {
+    calls: AtomicUsize,
+    fail_at: usize,
+    inner: CollectingSink,
+}
+
+#[async_trait]
+impl MetricSink for FailsOnce {
+    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == self.fail_at {
+            return Err(SinkError {
+                message: "PutMetricData: throttled".into(),
+            });
+        }
+        self.inner.publish(measurements).await
+    }
+}
+
+#[tokio::test]
+async fn a_publish_that_fails_part_way_resends_only_what_was_not_accepted() {
+    let sink = Arc::new(FailsOnce {
+        calls: AtomicUsize::new(0),
+        fail_at: 1,
+        inner: CollectingSink::new(),
+    });
+    let service = FlightController::new(
+        catalog(),
+        Arc::new(MemoryStore::new()),
+        sink.clone(),
+        Arc::new(ManualClock::new(NOW)),
+        settings(MINUTE),
+    );
+    // 2,500 activation counts: three chunks of at most 1,000 data points.
+    for n in 0..2500 {
+        let e = guardrail(
+            "GuardrailActivated",
+            &format!("res-{n}"),
+            "g",
+            0,
+            &format!("a{n}"),
+        );
+        service.ingest(&e, None).await.unwrap();
+    }
+    service.clock().advance(2 * MINUTE);
+    let mut error = None;
+    let mut published_before_failure = 0;
+    loop {
+        match service.settle().await {
+            Ok(report) => {
+                published_before_failure += report.published.len();
+                if report.published.is_empty() {
+                    break;
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(error.is_some(), "the second PutMetricData call fails");
+    let accepted_before_retry = sink.inner.published().len();
+    assert!(
+        accepted_before_retry >= 1,
+        "the first chunk was accepted ({published_before_failure})"
+    );
+    // The next sweep sends only the rest.
+    service.settle().await.unwrap();
+    let published = sink.inner.published();
+    assert_eq!(published.len(), 2500);
+    let mut ids: Vec<_> = published.iter().map(|m| m.event_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2500, "nothing was sent twice");
+    assert!(published.len() <= 2500);
+}
+
+#[tokio::test]
+async fn a_stale_copy_of_a_due_event_cannot_be_claimed() {
+    let store = Arc::new(MemoryStore::new());
+    let service = FlightController::new(
+        catalog(),
+        store.clone(),
+        Arc::new(CollectingSink::new()),
+        Arc::new(ManualClock::new(NOW)),
+        settings(0),
+    );
+    service
+        .ingest(&event("AccountRequested", "a", 0, "r"), None)
+        .await
+        .unwrap();
+    service
+        .ingest(&event("AccountCreated", "a", 10, "c"), None)
+        .await
+        .unwrap();
+    // A copy taken while AccountLeadTime was pending, as a lagging index might return it.
+    let mut stale = store
+        .events()
+        .into_iter()
+        .find(|e| e.event.event_id == "c")
+        .unwrap();
+    assert!(
+        stale.todo.is_empty(),
+        "published at once with a zero window"
+    );
+    stale.todo = ["AccountLeadTime".to_string()].into();
+    stale.due = Some(NOW);
+    // Meanwhile the event became due again for another reason (a late marker).
+    store.mark_late(&stale.reference(), NOW).await.unwrap();
+    let lease = flight_core::ports::Lease {
+        token: "t".into(),
+        until: NOW + MINUTE,
+    };
+    assert!(store.claim(&[stale], &lease, NOW).await.unwrap().is_empty());
+}

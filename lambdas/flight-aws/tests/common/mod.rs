@@ -1,0 +1,62 @@
+//! Shared by the integration tests: the local stack's endpoints (from
+//! `scripts/services.sh`), unique names, and polling without fixed sleeps.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The endpoint in `var`, or `None` when `FC_SKIP_INTEGRATION=1` (after saying
+/// the test skipped). Unset otherwise, the test fails: integration tests must
+/// not pass silently without the services they test against.
+pub fn endpoint(var: &str, test: &str) -> Option<String> {
+    if std::env::var("FC_SKIP_INTEGRATION").is_ok_and(|v| v == "1") {
+        eprintln!("{test}: skipped (FC_SKIP_INTEGRATION=1)");
+        return None;
+    }
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => panic!(
+            "{test}: {var} is not set. Start the local stack first:\n  \
+             scripts/services.sh start && eval \"$(scripts/services.sh env)\"\n\
+             (or set FC_SKIP_INTEGRATION=1 to skip the integration tests)"
+        ),
+    }
+}
+
+/// A name no other test (in this run or another) uses: `<prefix>-<test>-<time>-<n>`.
+pub fn unique_name(prefix: &str, test: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let test: String = test
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!(
+        "{prefix}-{test}-{}-{}",
+        nanos % 1_000_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `probe` until it returns `Some`, for at most `timeout`; panics with
+/// `what` and the last value seen otherwise.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Runs Flight Controller end to end on this machine, with no AWS account:
+# installs its tools (scripts/setup.sh, idempotent), starts DynamoDB Local and
+# moto server on loopback, provisions from the catalog what Terraform
+# provisions in AWS (the bus, a rule per event type with the patterns of
+# terraform/modules/catalog, the event store, the capture table, the SLO
+# alarms and the dashboard), starts a dispatcher that delivers each rule's
+# events to its function as Lambda would, puts every sample story of events/
+# on the bus with `aws events put-events`, waits until their measurements are
+# published, and prints them per metric with the SLO status.
+#
+#   scripts/local.sh           run the sample stories, then stop everything
+#   scripts/local.sh --keep    leave the stack running and print how to use it
+#   scripts/local.sh stop      stop a stack left running by --keep
+#
+# Locally the lateness window is 2 seconds (LATENESS_WINDOW_SECONDS; 300 in
+# AWS) and the settle function runs every second (every minute in AWS). The
+# sample stories carry fixed times; they are restamped so that each story's
+# latest event happens now, keeping its durations (CloudWatch takes no data
+# points older than 14 days), and ids are made unique to the run.
+# State and logs: $FC_LOCAL_DIR (default ${TMPDIR:-/tmp}/flight-controller-local-$USER).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL_DIR="${FC_LOCAL_DIR:-${TMPDIR:-/tmp}/flight-controller-local-${USER:-$(id -un)}}"
+LOCAL_ENV="$LOCAL_DIR/local.env"
+# The services of this stack, apart from those scripts/test.sh starts.
+export FC_STATE_DIR="$LOCAL_DIR/services"
+ENVIRONMENT=local
+LATENESS_WINDOW_SECONDS=2
+
+say() { printf 'local: %s\n' "$*" >&2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+keep=""
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  --keep) keep=1 ;;
+  stop) ;;
+  "") ;;
+  *) usage >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { usage >&2; exit 2; }
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+recorded() { sed -n "s/^export $1=//p" "$LOCAL_ENV" 2>/dev/null | tr -d "'\"" | tail -n1; }
+
+# Stops the dispatcher (its own process group) and the services, and waits
+# until they are gone; safe to call twice.
+stop_stack() {
+  local pid
+  pid="$(recorded FC_DISPATCHER_PID)"
+  if alive "$pid" && [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+    alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  bash "$ROOT/scripts/services.sh" stop
+  rm -f "$LOCAL_ENV"
+}
+
+if [ "${1:-}" = stop ]; then
+  stop_stack
+  say "stopped"
+  exit 0
+fi
+
+if [ -f "$LOCAL_ENV" ] && alive "$(recorded FC_DISPATCHER_PID)"; then
+  say "a local stack is already running (see $LOCAL_ENV); stop it first: scripts/local.sh stop"
+  exit 1
+fi
+
+started=$SECONDS
+mkdir -p "$LOCAL_DIR"
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$keep" ] && [ "$status" = 0 ]; then
+    exit 0
+  fi
+  if [ "$status" != 0 ] && [ -f "$LOCAL_DIR/dispatcher.log" ]; then
+    say "last lines of the dispatcher's log ($LOCAL_DIR/dispatcher.log):"
+    tail -n 15 "$LOCAL_DIR/dispatcher.log" >&2 || true
+  fi
+  say "stopping everything this script started"
+  stop_stack
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "installing tools (idempotent)"
+bash "$ROOT/scripts/setup.sh"
+eval "$(bash "$ROOT/scripts/setup.sh" --env)"
+
+say "building flight-local (the provisioner and dispatcher)"
+cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local
+target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+FLIGHT_LOCAL="$target_dir/debug/flight-local"
+
+say "starting DynamoDB Local and moto server"
+bash "$ROOT/scripts/services.sh" start >/dev/null
+eval "$(bash "$ROOT/scripts/services.sh" env)"
+
+say "applying terraform/modules/catalog offline (the one definition of rules, alarms, dashboard)"
+tf="$LOCAL_DIR/terraform"
+rm -rf "$tf" && mkdir -p "$tf"
+terraform_catalog() {
+  TF_DATA_DIR="$tf/data" terraform -chdir="$ROOT/terraform/modules/catalog" "$@" >"$tf/last.log" 2>&1 ||
+    { cat "$tf/last.log" >&2; return 1; }
+}
+terraform_catalog init -backend=false -input=false
+terraform_catalog apply -auto-approve -input=false -state="$tf/terraform.tfstate" \
+  -var environment="$ENVIRONMENT" -var region="$AWS_REGION" -var enable_capture=true \
+  -var lateness_window_seconds="$LATENESS_WINDOW_SECONDS"
+TF_DATA_DIR="$tf/data" terraform -chdir="$ROOT/terraform/modules/catalog" output -json \
+  -state="$tf/terraform.tfstate" >"$tf/outputs.json" 2>"$tf/last.log" || { cat "$tf/last.log" >&2; exit 1; }
+
+say "provisioning the local stack"
+"$FLIGHT_LOCAL" provision --outputs "$tf/outputs.json" --stack "$LOCAL_DIR/stack.json"
+read -r bus capture_table event_table alarm_prefix < <(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(s["bus"], s["capture_table"], s["event_table"], s["slo_alarm_prefix"] or "-")' "$LOCAL_DIR/stack.json")
+
+say "starting the dispatcher (log: $LOCAL_DIR/dispatcher.log)"
+setsid "$FLIGHT_LOCAL" dispatch --stack "$LOCAL_DIR/stack.json" >"$LOCAL_DIR/dispatcher.log" 2>&1 </dev/null &
+dispatcher=$!
+{
+  cat "$FC_STATE_DIR/services.env"
+  echo "export FC_BUS=$bus"
+  echo "export FC_CAPTURE_TABLE=$capture_table"
+  echo "export FC_EVENT_TABLE=$event_table"
+  echo "export FC_SLO_ALARM_PREFIX=$alarm_prefix"
+  echo "export FC_STACK_FILE=$LOCAL_DIR/stack.json"
+  echo "export FC_LOCAL_BIN=$FLIGHT_LOCAL"
+  echo "export FC_DISPATCHER_PID=$dispatcher"
+} >"$LOCAL_ENV"
+for _ in $(seq 300); do
+  grep -q '"dispatcher ready"' "$LOCAL_DIR/dispatcher.log" 2>/dev/null && break
+  alive "$dispatcher" || { say "the dispatcher exited:"; cat "$LOCAL_DIR/dispatcher.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '"dispatcher ready"' "$LOCAL_DIR/dispatcher.log" || { say "the dispatcher did not get ready in 30 s"; exit 1; }
+
+say "putting every sample story on bus $bus and waiting for its measurements"
+FC_LOCAL_DIR="$LOCAL_DIR" bash "$ROOT/scripts/put-events.sh" --report "$ROOT"/events/*.json
+say "done in $((SECONDS - started)) s"
+
+if [ -n "$keep" ]; then
+  cat <<EOF
+
+The local stack is running (stop it with: scripts/local.sh stop).
+  DynamoDB Local   $FC_DYNAMODB_ENDPOINT   tables $event_table, $capture_table
+  moto server      $FC_AWS_ENDPOINT   bus $bus, a queue per rule, CloudWatch
+  dispatcher       pid $dispatcher, log $LOCAL_DIR/dispatcher.log
+
+Talk to it:
+  eval "\$(grep -v _PID= $LOCAL_ENV)"; eval "\$(scripts/setup.sh --env)"
+  scripts/put-events.sh events/guardrail.json        # a test run, proven through the capture table
+  aws events put-events --endpoint-url \$FC_AWS_ENDPOINT --entries file://my-entries.json   # "EventBusName": "$bus"
+  aws dynamodb scan --endpoint-url \$FC_DYNAMODB_ENDPOINT --table-name $event_table
+EOF
+fi
