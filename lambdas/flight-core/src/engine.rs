@@ -192,6 +192,26 @@ pub fn late_measurement(
     }
 }
 
+/// The data point of `metric` that `event` completes, with this value.
+pub fn data_point(
+    metric: &Metric,
+    event: &Event,
+    value: f64,
+    environment: Option<&str>,
+) -> Measurement {
+    Measurement {
+        metric: metric.name.clone(),
+        value,
+        unit: metric.unit.clone(),
+        timestamp: event.time,
+        aggregate_id: event.aggregate_id.clone(),
+        event_id: event.event_id.clone(),
+        dimensions: dimensions(metric, event, environment),
+        delivery: Delivery::Published,
+        test_run_id: event.test_run_id(),
+    }
+}
+
 /// Every data point of a set of events, computed at once: the definition the
 /// incremental path must agree with, whatever the order and repetition of delivery.
 pub fn measure_all(
@@ -236,17 +256,7 @@ pub fn measure_all(
                     immediate_value(metric, event)
                 };
                 if let Some(value) = value {
-                    out.push(Measurement {
-                        metric: metric.name.clone(),
-                        value,
-                        unit: metric.unit.clone(),
-                        timestamp: event.time,
-                        aggregate_id: event.aggregate_id.clone(),
-                        event_id: event.event_id.clone(),
-                        dimensions: dimensions(metric, event, environment),
-                        delivery: Delivery::Published,
-                        test_run_id: event.test_run_id(),
-                    });
+                    out.push(data_point(metric, event, value, environment));
                 }
             }
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, LATE_EVENTS_METRIC};
 use crate::engine::{
-    completions, dimensions, immediate_value, is_span, late_measurement, order_key, span_value,
+    completions, data_point, immediate_value, is_span, late_measurement, order_key, span_value,
     timeline_id, Delivery, Measurement,
 };
 use crate::envelope::{Event, Millis, Rejection};
@@ -475,17 +475,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                 immediate_value(metric, event)
             };
             if let Some(value) = value {
-                out.push(Measurement {
-                    metric: metric.name.clone(),
-                    value,
-                    unit: metric.unit.clone(),
-                    timestamp: event.time,
-                    aggregate_id: event.aggregate_id.clone(),
-                    event_id: event.event_id.clone(),
-                    dimensions: dimensions(metric, event, environment),
-                    delivery: Delivery::Published,
-                    test_run_id: event.test_run_id(),
-                });
+                out.push(data_point(metric, event, value, environment));
             }
         }
         Ok(out)

@@ -43,13 +43,16 @@ fn endpoints() -> Option<(String, String)> {
     }
 }
 
-#[tokio::test]
-async fn integration_the_ingest_handler_stores_fixture_events_and_publishes_to_cloudwatch_once() {
-    let Some((dynamodb, aws)) = endpoints() else {
-        return;
-    };
+type LocalService = FlightController<Arc<DynamoStore>, Arc<CloudWatchSink>, SystemClock>;
+
+/// The service over a new table in DynamoDB Local and a namespace of its own in moto.
+async fn local_service(
+    name: &str,
+    settings: Settings,
+) -> Option<(LocalService, Arc<DynamoStore>, Arc<CloudWatchSink>)> {
+    let (dynamodb, aws) = endpoints()?;
     let config = aws_config(Some(&aws)).await;
-    let table = format!("handler-{}", SystemClock.now());
+    let table = format!("{name}-{}", SystemClock.now());
     let client = dynamodb_client(&config, Some(&dynamodb));
     DynamoStore::create_table(&client, &table)
         .await
@@ -59,11 +62,6 @@ async fn integration_the_ingest_handler_stores_fixture_events_and_publishes_to_c
         cloudwatch_client(&config, Some(&aws)),
         format!("FlightController/{table}"),
     ));
-    let settings = Settings {
-        environment: Some("it".into()),
-        lateness_window: 0,
-        ..Settings::default()
-    };
     let service = FlightController::new(
         Arc::new(Catalog::default_catalog()),
         store.clone(),
@@ -71,6 +69,19 @@ async fn integration_the_ingest_handler_stores_fixture_events_and_publishes_to_c
         SystemClock,
         settings,
     );
+    Some((service, store, sink))
+}
+
+#[tokio::test]
+async fn integration_the_ingest_handler_stores_fixture_events_and_publishes_to_cloudwatch_once() {
+    let settings = Settings {
+        environment: Some("it".into()),
+        lateness_window: 0,
+        ..Settings::default()
+    };
+    let Some((service, store, sink)) = local_service("handler", settings).await else {
+        return;
+    };
 
     let now = SystemClock.now();
     let activated = recent("guardrail-activated.json", now, 30);
@@ -131,27 +142,10 @@ async fn integration_the_ingest_handler_stores_fixture_events_and_publishes_to_c
 
 #[tokio::test]
 async fn integration_the_ingest_handler_rejects_a_fixture_without_aggregate_and_stores_nothing() {
-    let Some((dynamodb, aws)) = endpoints() else {
+    let Some((service, store, sink)) = local_service("handler-rejected", Settings::default()).await
+    else {
         return;
     };
-    let config = aws_config(Some(&aws)).await;
-    let table = format!("handler-rejected-{}", SystemClock.now());
-    let client = dynamodb_client(&config, Some(&dynamodb));
-    DynamoStore::create_table(&client, &table)
-        .await
-        .expect("create table");
-    let store = Arc::new(DynamoStore::new(client, &table));
-    let sink = Arc::new(CloudWatchSink::new(
-        cloudwatch_client(&config, Some(&aws)),
-        "FlightController/rejected",
-    ));
-    let service = FlightController::new(
-        Arc::new(Catalog::default_catalog()),
-        store.clone(),
-        sink.clone(),
-        SystemClock,
-        Settings::default(),
-    );
 
     let error = handle_event(
         &service,
