@@ -49,7 +49,11 @@ locals {
   # Test events carry a test-run id; the capture function records them.
   capture_event_pattern = jsonencode({ detail = { test_run_id = [{ exists = true }] } })
 
-  capture_table_environment = var.enable_capture ? { CAPTURE_TABLE_NAME = local.names.capture_table } : {}
+  # Ingest and settle record test measurements in the capture table; capture records test events.
+  capture_table_environment = var.enable_capture ? {
+    CAPTURE_TABLE_NAME = local.names.capture_table
+    CAPTURE_TTL_HOURS  = tostring(var.capture_ttl_hours)
+  } : {}
 
   # Grouped (...) so that two event types with one slug reach the precondition
   # on output.functions, which says what is wrong, instead of a for error.
@@ -106,11 +110,9 @@ locals {
       event_type    = null
       function_name = "${local.prefix}-capture"
       description   = "Records test events in the capture table."
-      environment = {
-        CAPTURE_TABLE_NAME = local.names.capture_table
-        CAPTURE_TTL_HOURS  = tostring(var.capture_ttl_hours)
-        RUST_LOG           = "info"
-      }
+      environment = merge(local.capture_table_environment, {
+        RUST_LOG = "info"
+      })
       event_bus           = local.names.event_bus
       event_pattern       = local.capture_event_pattern
       schedule_expression = null
