@@ -3,9 +3,9 @@
 # formatting and lints, starts DynamoDB Local and moto server for the
 # integration tests, runs every test, runs the end-to-end tests on a local
 # stack (scripts/local.sh, scripts/e2e.sh; against a deployed environment too
-# when FC_E2E_ENV is set), smoke-tests the ingest function under
-# `cargo lambda watch`, runs the Terraform checks, and stops what it started,
-# also when a step fails.
+# when FC_E2E_ENV is set), runs flightctl's verbs on that stack, smoke-tests
+# the ingest function under `cargo lambda watch`, runs the Terraform checks,
+# and stops what it started, also when a step fails.
 #
 #   scripts/test.sh               everything
 #   FC_SKIP_TERRAFORM=1 ...       skip the Terraform checks
@@ -41,6 +41,12 @@ bash scripts/local.sh --keep
 
 step "end-to-end: test runs through the capture table (scripts/e2e.sh)"
 bash scripts/e2e.sh
+
+step "flightctl on the local stack: health, put-events, report, backfill"
+(
+  eval "$(grep -v _PID= "$FC_LOCAL_DIR/local.env")"
+  cargo test -q -p flightctl --test local_stack -- --ignored
+)
 
 step "smoke test: the ingest function under cargo lambda watch"
 if [ "${FC_SKIP_LAMBDA_WATCH:-}" = 1 ]; then

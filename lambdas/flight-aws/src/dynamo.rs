@@ -40,14 +40,63 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// How long [`DynamoStore::create_table`] waits for the table to become active.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The DynamoDB operations the store's use-case methods send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    GetItem,
+    PutItem,
+    UpdateItem,
+    Query,
+    TransactWriteItems,
+}
+
+/// The requests a store has sent, by operation, and what they carried: for
+/// benchmarks and the cost model (README, Performance). Each SDK `send` counts
+/// once, not counting the SDK's own retries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub get_item: u64,
+    pub put_item: u64,
+    pub update_item: u64,
+    pub query: u64,
+    pub transact_write_items: u64,
+    /// Actions in all transactions (DynamoDB bills each as two writes).
+    pub transaction_actions: u64,
+    /// Items the queries read (their `ScannedCount`, before any filter).
+    pub items_read: u64,
+}
+
+impl RequestCounts {
+    /// Read requests: GetItem and Query.
+    pub fn reads(&self) -> u64 {
+        self.get_item + self.query
+    }
+
+    /// Write requests: PutItem, UpdateItem and TransactWriteItems.
+    pub fn writes(&self) -> u64 {
+        self.put_item + self.update_item + self.transact_write_items
+    }
+
+    /// Every request counted by operation.
+    pub fn total(&self) -> u64 {
+        self.reads() + self.writes()
+    }
+}
+
 /// The event store on a DynamoDB table.
 ///
 /// Every method makes as few requests as the contract allows; [`DynamoStore::request_count`]
-/// counts them (each SDK `send`, not counting the SDK's own retries).
+/// counts them (each SDK `send`, not counting the SDK's own retries), and
+/// [`DynamoStore::request_counts`] those of the [`flight_core::EventStore`]
+/// methods and the reads beside them, by operation.
 pub struct DynamoStore {
     client: Client,
     table: String,
     requests: AtomicU64,
+    /// Requests by [`Operation`], in its order.
+    by_operation: [AtomicU64; 5],
+    transaction_actions: AtomicU64,
+    items_read: AtomicU64,
     /// Actions per transaction: 100, or less if the service said so.
     max_transaction_items: AtomicUsize,
 }
@@ -62,7 +111,7 @@ struct Conditional {
 }
 
 /// The expression attribute names of every expression here: `#x` is attribute `x`.
-fn names(attributes: &[&str]) -> HashMap<String, String> {
+pub(crate) fn names(attributes: &[&str]) -> HashMap<String, String> {
     attributes
         .iter()
         .map(|a| (format!("#{a}"), a.to_string()))
@@ -141,7 +190,7 @@ fn dedupe(events: &[EventRef]) -> Vec<EventRef> {
         .collect()
 }
 
-fn invalid_item(operation: &str, context: &str, err: ItemError) -> StoreError {
+pub(crate) fn invalid_item(operation: &str, context: &str, err: ItemError) -> StoreError {
     StoreError {
         message: format!("{operation} on {context}: unexpected item: {err}"),
         retryable: false,
@@ -155,6 +204,9 @@ impl DynamoStore {
             client,
             table: table.into(),
             requests: AtomicU64::new(0),
+            by_operation: Default::default(),
+            transaction_actions: AtomicU64::new(0),
+            items_read: AtomicU64::new(0),
             max_transaction_items: AtomicUsize::new(MAX_TRANSACTION_ITEMS),
         }
     }
@@ -174,11 +226,36 @@ impl DynamoStore {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// The requests this store has sent, by operation (for benchmarks).
+    pub fn request_counts(&self) -> RequestCounts {
+        let op = |o: Operation| self.by_operation[o as usize].load(Ordering::Relaxed);
+        RequestCounts {
+            get_item: op(Operation::GetItem),
+            put_item: op(Operation::PutItem),
+            update_item: op(Operation::UpdateItem),
+            query: op(Operation::Query),
+            transact_write_items: op(Operation::TransactWriteItems),
+            transaction_actions: self.transaction_actions.load(Ordering::Relaxed),
+            items_read: self.items_read.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a request in [`DynamoStore::request_count`] and by operation.
+    fn count_as(&self, operation: Operation) {
+        self.count();
+        self.by_operation[operation as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_items_read(&self, scanned: i32) {
+        self.items_read
+            .fetch_add(u64::try_from(scanned).unwrap_or(0), Ordering::Relaxed);
+    }
+
     fn transaction_limit(&self) -> usize {
         self.max_transaction_items.load(Ordering::Relaxed)
     }
 
-    fn count(&self) {
+    pub(crate) fn count(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -321,7 +398,7 @@ impl DynamoStore {
         }
         let mut start: Option<Item> = None;
         loop {
-            self.count();
+            self.count_as(Operation::Query);
             let page = self
                 .client
                 .query()
@@ -336,6 +413,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", &context, &e))?;
+            self.count_items_read(page.scanned_count());
             for record in page.items() {
                 out.push(
                     item::measurement(record).map_err(|e| invalid_item("Query", &context, e))?,
@@ -353,7 +431,7 @@ impl DynamoStore {
     /// The event as stored (a strongly consistent GetItem), if it is.
     pub async fn event(&self, event: &EventRef) -> Result<Option<StoredEvent>, StoreError> {
         let context = self.context(event);
-        self.count();
+        self.count_as(Operation::GetItem);
         let got = self
             .client
             .get_item()
@@ -376,7 +454,7 @@ impl DynamoStore {
         operation: &str,
         context: &str,
     ) -> Result<bool, StoreError> {
-        self.count();
+        self.count_as(Operation::UpdateItem);
         let result = self
             .client
             .update_item()
@@ -447,8 +525,10 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
         operation: &str,
     ) -> Result<Transaction, StoreError> {
-        self.count();
+        self.count_as(Operation::TransactWriteItems);
         let count = items.len();
+        self.transaction_actions
+            .fetch_add(count as u64, Ordering::Relaxed);
         let result = self
             .client
             .transact_write_items()
@@ -745,7 +825,7 @@ impl DynamoStore {
     }
 
     async fn put_record(&self, record: Item, context: &str) -> Result<(), StoreError> {
-        self.count();
+        self.count_as(Operation::PutItem);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -769,7 +849,7 @@ impl DynamoStore {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            self.count();
+            self.count_as(Operation::Query);
             let page = self
                 .client
                 .query()
@@ -789,6 +869,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", &context, &e))?;
+            self.count_items_read(page.scanned_count());
             for found in page.items() {
                 out.push(
                     item::stored_event(found).map_err(|e| invalid_item("Query", &context, e))?,
@@ -817,7 +898,7 @@ impl EventStore for DynamoStore {
             message: format!("PutItem on {context}: {e}"),
             retryable: false,
         })?;
-        self.count();
+        self.count_as(Operation::PutItem);
         let result = self
             .client
             .put_item()
@@ -886,7 +967,7 @@ impl EventStore for DynamoStore {
         let mut start: Option<Item> = None;
         loop {
             let wanted = limit - out.len() + 1;
-            self.count();
+            self.count_as(Operation::Query);
             let page = self
                 .client
                 .query()
@@ -904,6 +985,7 @@ impl EventStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", &context, &e))?;
+            self.count_items_read(page.scanned_count());
             for found in page.items() {
                 if found.get(item::TL) == Some(&AttributeValue::S(excluded.clone())) {
                     continue;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use flight_aws::{aws_config, dynamodb_client, DynamoStore, DYNAMODB_ENDPOINT_ENV};
+use flight_aws::{aws_config, dynamodb_client, DynamoStore};
 use flight_core::catalog::LATE_EVENTS_METRIC;
 use flight_core::engine::{order_key, Delivery, Measurement};
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
@@ -24,14 +24,7 @@ use serde_json::{json, Value};
 const T0: Millis = 1_700_000_000_000;
 
 async fn dynamo(test: &str) -> Option<DynamoStore> {
-    let endpoint = common::endpoint(DYNAMODB_ENDPOINT_ENV, test)?;
-    let config = aws_config(None).await;
-    let client = dynamodb_client(&config, Some(&endpoint));
-    let table = common::unique_name("fc", test);
-    DynamoStore::create_table(&client, &table)
-        .await
-        .unwrap_or_else(|e| panic!("creating table {table} at {endpoint}: {e}"));
-    Some(DynamoStore::new(client, table))
+    common::new_store(test).await
 }
 
 fn event(aggregate: &str, id: &str, event_type: &str, time: Millis) -> Event {

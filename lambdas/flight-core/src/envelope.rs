@@ -121,8 +121,15 @@ impl Event {
         let detail_type = envelope.get("detail-type").and_then(Value::as_str);
         let event_type = resolve_type(detail, detail_type, catalog)?;
 
+        // When the type comes from the EventBridge `detail-type`, it is part
+        // of the content: two events of different types may carry the same
+        // detail (`{"correlation_id": "p-1", "timestamp": "1700000000"}`).
+        let type_outside_detail = match detail.get("event_type") {
+            None | Some(Value::Null) => Some(event_type.as_str()),
+            Some(_) => None,
+        };
         let event_id = match detail.get("event_id") {
-            None | Some(Value::Null) => content_id(detail),
+            None | Some(Value::Null) => content_id(detail, type_outside_detail),
             Some(value) => id_field("detail.event_id", value)?,
         };
         let aggregate_id = match (detail.get("aggregate_id"), detail.get("correlation_id")) {
@@ -220,6 +227,24 @@ impl Event {
             ) && metric_completer(metric) == self.event_type
             {
                 self.quantities(metric)?;
+                // A value CloudWatch refuses would fail every PutMetricData
+                // that carries it, and with it the rest of its batch, forever.
+                if let Some(value) = crate::engine::immediate_value(metric, self) {
+                    if !cloudwatch_accepts(value) {
+                        let fields = value_fields(metric)
+                            .iter()
+                            .map(|f| format!("detail.payload.{f}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        return Err(reject(
+                            fields,
+                            format!(
+                                "make {} {value:e}, which CloudWatch refuses (it takes 0, or a magnitude from 8.5e-109 to 1.17e108)",
+                                metric.name
+                            ),
+                        ));
+                    }
+                }
             }
         }
         Ok(())
@@ -287,6 +312,17 @@ impl Event {
     }
 }
 
+/// Whether CloudWatch takes this value: 0, or a finite magnitude from
+/// 8.515920e-109 to 1.174271e108 (the range its documentation gives).
+pub fn cloudwatch_accepts(value: f64) -> bool {
+    value == 0.0 || (CLOUDWATCH_SMALLEST..=CLOUDWATCH_LARGEST).contains(&value.abs())
+}
+
+/// The smallest magnitude CloudWatch takes, apart from 0.
+const CLOUDWATCH_SMALLEST: f64 = 8.515_920e-109;
+/// The largest magnitude CloudWatch takes.
+const CLOUDWATCH_LARGEST: f64 = 1.174_271e108;
+
 /// The event type that completes a metric's data points.
 pub(crate) fn metric_completer(metric: &Metric) -> &str {
     match &metric.kind {
@@ -315,9 +351,17 @@ fn read_quantity(value: &Value, quantity: Quantity) -> Result<f64, String> {
             ))
         }
     };
-    number
+    let number = number
         .filter(|n| n.is_finite())
-        .ok_or_else(|| format!("`{value}` is not a finite number"))
+        .ok_or_else(|| format!("`{value}` is not a finite number"))?;
+    // Larger quantities could only give values CloudWatch refuses (or, added
+    // up, overflow to infinity).
+    if number.abs() > CLOUDWATCH_LARGEST {
+        return Err(format!(
+            "`{value}` is outside what CloudWatch accepts (a magnitude of at most 1.17e108)"
+        ));
+    }
+    Ok(number)
 }
 
 fn resolve_type(
@@ -391,10 +435,15 @@ fn integer(field: &str, value: &Value) -> Result<i64, Rejection> {
 }
 
 /// The id of an event that has none: a hash of its detail's content, so that
-/// a producer's retried PutEvents is the same event.
-fn content_id(detail: &Map<String, Value>) -> String {
+/// a producer's retried PutEvents is the same event; with the event type
+/// when the detail does not name it (it came from the `detail-type`).
+fn content_id(detail: &Map<String, Value>, type_outside_detail: Option<&str>) -> String {
     let mut canonical = String::new();
     write_canonical(&mut canonical, &Value::Object(detail.clone()));
+    if let Some(event_type) = type_outside_detail {
+        canonical.push_str("\ndetail-type:");
+        canonical.push_str(event_type);
+    }
     let digest = Sha256::digest(canonical.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256-{hex}")

@@ -1,6 +1,7 @@
 //! Flight Controller's domain: the event envelope, the catalog, the metric
 //! engine, the use cases and the ports they need. No AWS code lives here.
 
+pub mod backfill;
 pub mod capture;
 pub mod catalog;
 pub mod engine;
@@ -10,6 +11,7 @@ pub mod memory;
 pub mod ports;
 pub mod replay;
 pub mod service;
+pub mod slo;
 pub mod yaml;
 
 pub use catalog::{Catalog, CatalogError, CatalogIssue, Metric, MetricKind};

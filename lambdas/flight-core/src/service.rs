@@ -41,6 +41,18 @@ pub const CLOUDWATCH_MAX_AGE: Millis = 14 * 24 * 3600 * 1000;
 /// ...and up to 2 hours ahead.
 pub const CLOUDWATCH_MAX_AHEAD: Millis = 2 * 3600 * 1000;
 
+/// Whether CloudWatch takes a data point stamped `timestamp` at `now`: from
+/// [`CLOUDWATCH_MAX_AGE`] before to [`CLOUDWATCH_MAX_AHEAD`] after.
+pub fn cloudwatch_delivery(timestamp: Millis, now: Millis) -> Delivery {
+    if timestamp < now - CLOUDWATCH_MAX_AGE {
+        Delivery::TooOld
+    } else if timestamp > now + CLOUDWATCH_MAX_AHEAD {
+        Delivery::TooNew
+    } else {
+        Delivery::Published
+    }
+}
+
 /// How the service behaves; read from the environment by the binaries.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -435,12 +447,8 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     }
 
     fn delivery(&self, timestamp: Millis, now: Millis) -> Delivery {
-        if !self.settings.enforce_cloudwatch_range {
-            Delivery::Published
-        } else if timestamp < now - CLOUDWATCH_MAX_AGE {
-            Delivery::TooOld
-        } else if timestamp > now + CLOUDWATCH_MAX_AHEAD {
-            Delivery::TooNew
+        if self.settings.enforce_cloudwatch_range {
+            cloudwatch_delivery(timestamp, now)
         } else {
             Delivery::Published
         }

@@ -87,8 +87,26 @@ struct Builder {
     stack: Vec<Frame>,
     root: Option<Value>,
     positions: Positions,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values, with how many nodes each holds.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Nodes copied by aliases so far (see [`MAX_ALIASED_NODES`]).
+    aliased: usize,
     error: Option<SyntaxError>,
+}
+
+/// The most nodes aliases may copy in one document: a catalog needs a few,
+/// and nested aliases grow tenfold per level (a 500-byte "billion laughs"
+/// document would otherwise take minutes and gigabytes).
+const MAX_ALIASED_NODES: usize = 100_000;
+
+/// How many nodes a value holds (its depth is bounded by the YAML parser's
+/// recursion limit).
+fn nodes(value: &Value) -> usize {
+    1 + match value {
+        Value::Array(items) => items.iter().map(nodes).sum(),
+        Value::Object(entries) => entries.values().map(nodes).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder {
@@ -111,7 +129,7 @@ impl Builder {
 
     fn push_value(&mut self, value: Value, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), nodes(&value)));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -212,8 +230,18 @@ impl MarkedEventReceiver for Builder {
                     self.push_value(Value::Object(entries), anchor);
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(value) if !self.expecting_key() => self.push_value(value, 0),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, size)) if self.aliased + size > MAX_ALIASED_NODES => {
+                    let message = format!(
+                        "aliases expand to more than {MAX_ALIASED_NODES} values; write the catalog out instead"
+                    );
+                    self.fail(mark, message);
+                }
+                Some((value, size)) if !self.expecting_key() => {
+                    self.aliased += size;
+                    let value = value.clone();
+                    self.push_value(value, 0);
+                }
                 _ => self.fail(mark, "this alias cannot be used here".into()),
             },
             Event::Nothing
@@ -274,6 +302,21 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.position.line, 3);
         assert!(err.message.contains("duplicate key `a`"));
+    }
+
+    #[test]
+    fn refuses_aliases_that_expand_without_bound() {
+        // Ten times more values per level: 10^8 at the eighth, from 500 bytes.
+        let mut source = String::from("x0: &a0 [a, a, a, a, a, a, a, a, a, a]\n");
+        for level in 1..=8 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            source.push_str(&format!("x{level}: &a{level} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let err = parse(&source).unwrap_err();
+        assert!(err.message.contains("aliases expand to more than"), "{err}");
+        assert_eq!(err.position.line, 5, "at the level that passes 100000");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::Value;
 /// Seconds a message stays invisible after a failed delivery, before it is tried again.
 const VISIBILITY_TIMEOUT_SECONDS: &str = "5";
 /// Deliveries of one message before it moves to the dead-letter queue.
-const MAX_RECEIVE_COUNT: u32 = 3;
+pub(crate) const MAX_RECEIVE_COUNT: u32 = 3;
 
 /// What `provision` created, as the dispatcher and the scripts need it.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -34,7 +34,11 @@ slos:
         .args(["validate", "--catalog", path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(validate.status.success(), "{}", String::from_utf8_lossy(&validate.stderr));
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
     assert!(String::from_utf8_lossy(&validate.stdout).contains("10 metrics"));
 
     let replay = Command::new(env!("CARGO_BIN_EXE_flightctl"))
@@ -42,7 +46,11 @@ slos:
         .arg(repo.join("events/project.json"))
         .output()
         .unwrap();
-    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
     let stdout = String::from_utf8_lossy(&replay.stdout);
     let build_time: Vec<serde_json::Value> = stdout
         .lines()

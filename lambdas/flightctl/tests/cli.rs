@@ -166,7 +166,14 @@ fn replay_reports_each_rejected_entry_and_still_measures_the_rest() {
 
 #[test]
 fn help_explains_each_verb_with_an_example() {
-    for verb in ["validate", "replay"] {
+    for verb in [
+        "validate",
+        "replay",
+        "put-events",
+        "report",
+        "backfill",
+        "health",
+    ] {
         let out = flightctl(&[verb, "--help"]);
         assert!(out.status.success());
         let help = text(&out.stdout);
@@ -175,6 +182,73 @@ fn help_explains_each_verb_with_an_example() {
             "{help}"
         );
     }
+}
+
+/// flightctl with no environment and no local endpoint configured.
+fn flightctl_nowhere(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flightctl"))
+        .args(args)
+        .env_remove("FC_AWS_ENDPOINT")
+        .env_remove("FC_DYNAMODB_ENDPOINT")
+        .env_remove("FC_ENV")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("flightctl runs")
+}
+
+#[test]
+fn verbs_that_talk_to_an_environment_say_how_to_name_one() {
+    for verb in [
+        &["report"][..],
+        &["health"],
+        &["backfill", "--metric", "ProjectLeadTime"],
+    ] {
+        let out = flightctl_nowhere(verb);
+        assert_eq!(out.status.code(), Some(2), "{verb:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("which environment? Give --env NAME"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("scripts/local.sh --keep"), "{stderr}");
+    }
+    let out = flightctl_nowhere(&["health", "--env", "Prod"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`Prod` is not an environment name"));
+    let out = flightctl_nowhere(&["report", "--env", "dev", "--since", "a week"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("e.g. 15m, 24h, 7d"));
+}
+
+#[test]
+fn put_events_dry_run_validates_offline_and_refuses_what_would_be_rejected() {
+    let out = flightctl_nowhere(&["put-events", "--dry-run", &sample("guardrail.json")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches(": valid: Guardrail").count(), 5, "{stdout}");
+    assert!(text(&out.stderr).contains("5 valid, 0 refused; nothing sent"));
+
+    let dir = tempdir();
+    let path = dir.join("bad.json");
+    std::fs::write(
+        &path,
+        serde_json::json!([{"Source": "s", "DetailType": "Test Event", "Detail": serde_json::json!({
+            "event_type": "PatchRunSummary", "aggregate_id": "run-1", "time": 1_700_000_000, "successful_instances": "i-1"
+        }).to_string()}])
+        .to_string(),
+    )
+    .unwrap();
+    let out = flightctl_nowhere(&["put-events", "--dry-run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("entry 0: refused, not sent: detail.payload.failed_instances: missing"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = flightctl_nowhere(&["put-events", "--dry-run", "/nonexistent.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent.json"));
 }
 
 fn tempdir() -> PathBuf {

@@ -60,3 +60,16 @@ where
         }
     }
 }
+
+/// A store on a new table in DynamoDB Local (`FC_DYNAMODB_ENDPOINT`), or
+/// `None` when the integration tests are skipped (see [`endpoint`]).
+pub async fn new_store(test: &str) -> Option<flight_aws::DynamoStore> {
+    let endpoint = endpoint(flight_aws::DYNAMODB_ENDPOINT_ENV, test)?;
+    let config = flight_aws::aws_config(None).await;
+    let client = flight_aws::dynamodb_client(&config, Some(&endpoint));
+    let table = unique_name("fc", test);
+    flight_aws::DynamoStore::create_table(&client, &table)
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table} at {endpoint}: {e}"));
+    Some(flight_aws::DynamoStore::new(client, table))
+}

@@ -2,6 +2,9 @@
 //! the in-memory store, sink and clock.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod stories;
+
 use std::sync::Arc;
 
 use flight_core::engine::{measure_all, Measurement};

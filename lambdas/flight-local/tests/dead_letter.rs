@@ -1,0 +1,225 @@
+//! Errors reach the platform, and a failed event ends in the dead-letter
+//! queue with its reason, through the local dispatcher (what Lambda does in
+//! AWS) on moto's SQS: the `flight-local dispatch` binary serves one ingest
+//! function while DynamoDB is unreachable. A valid event fails as retryable
+//! on every delivery (the store is down) and is delivered again; an invalid
+//! one fails as rejected. After the third delivery each is in the
+//! dead-letter queue as Lambda's on-failure destination record: the event
+//! (`requestPayload`) with the error (`responsePayload`).
+//!
+//! Needs `FC_AWS_ENDPOINT` (moto; `scripts/services.sh start`), or
+//! `FC_SKIP_INTEGRATION=1` to skip.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{json, Value};
+
+fn endpoint() -> Option<String> {
+    if std::env::var("FC_SKIP_INTEGRATION").is_ok_and(|v| v == "1") {
+        eprintln!("skipped (FC_SKIP_INTEGRATION=1)");
+        return None;
+    }
+    match std::env::var("FC_AWS_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => panic!(
+            "FC_AWS_ENDPOINT is not set: run `scripts/services.sh start` and \
+             `eval \"$(scripts/services.sh env)\"` first (or set FC_SKIP_INTEGRATION=1)"
+        ),
+    }
+}
+
+/// The dispatcher, stopped (by its own process id) when dropped.
+struct Dispatcher(Child);
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    redrive_to: Option<&str>,
+) -> (String, String) {
+    let mut request = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::VisibilityTimeout, "1");
+    if let Some(arn) = redrive_to {
+        let policy = json!({"deadLetterTargetArn": arn, "maxReceiveCount": "3"});
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    let url = request
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("arn");
+    (url, arn)
+}
+
+fn event(id: &str, detail: Value) -> Value {
+    json!({"version": "0", "id": id, "detail-type": "GuardrailActivated", "source": "tests",
+           "time": flight_core::envelope::format_time(flight_core::replay::system_now()),
+           "detail": detail})
+}
+
+#[tokio::test]
+async fn integration_failed_events_end_in_the_dead_letter_queue_with_their_reason() {
+    let Some(aws) = endpoint() else {
+        return;
+    };
+    let config = flight_aws::aws_config(Some(&aws)).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let name = format!("dlq-test-{}", flight_core::replay::system_now());
+    let (dlq_url, dlq_arn) = queue(&sqs, &format!("{name}-dlq"), None).await;
+    let (queue_url, _) = queue(&sqs, &name, Some(&dlq_arn)).await;
+
+    // A port nothing listens on: DynamoDB is down for the dispatcher.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_endpoint = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stack = json!({
+        "bus": name, "event_table": "events", "capture_table": null,
+        "namespace": "FlightController", "dashboard": name, "slo_alarm_prefix": name,
+        "functions": [{
+            "key": "ingest-guardrail-activated", "kind": "ingest", "event_type": "GuardrailActivated",
+            "environment": BTreeMap::from([
+                ("TABLE_NAME", "events"), ("LATENESS_WINDOW_SECONDS", "0"), ("ENVIRONMENT", "dlq-test"),
+            ]),
+            "queue_url": queue_url, "dead_letter_queue_url": dlq_url,
+        }],
+    });
+    let stack_file = dir.join("stack.json");
+    std::fs::write(&stack_file, stack.to_string()).unwrap();
+    let log = std::fs::File::create(dir.join("dispatch.log")).unwrap();
+    let dispatcher = Dispatcher(
+        Command::new(env!("CARGO_BIN_EXE_flight-local"))
+            .args(["dispatch", "--stack"])
+            .arg(&stack_file)
+            .args(["--settle-every-ms", "600000"])
+            .env("FC_AWS_ENDPOINT", &aws)
+            .env("FC_DYNAMODB_ENDPOINT", &dead_endpoint)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("flight-local dispatch"),
+    );
+
+    let valid = event(
+        "eb-valid",
+        json!({"event_id": "valid-1", "event_type": "GuardrailActivated", "aggregate_id": "res-1",
+               "guardrail_id": "g1"}),
+    );
+    let invalid = event(
+        "eb-invalid",
+        json!({"event_type": "GuardrailActivated", "guardrail_id": "g1"}),
+    );
+    for body in [
+        valid.to_string(),
+        invalid.to_string(),
+        "{not json".to_string(),
+    ] {
+        sqs.send_message()
+            .queue_url(&queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+
+    // Wait (without fixed sleeps) for the three records in the dead-letter queue.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut records: Vec<Value> = Vec::new();
+    while records.len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the dead-letter queue; got {records:#?}; dispatcher log in {}",
+            dir.display()
+        );
+        let received = sqs
+            .receive_message()
+            .queue_url(&dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages.unwrap_or_default() {
+            records.push(
+                serde_json::from_str(message.body().unwrap_or_default()).expect("a JSON record"),
+            );
+        }
+    }
+    let find = |payload: &Value| {
+        records
+            .iter()
+            .find(|r| &r["requestPayload"] == payload)
+            .unwrap_or_else(|| panic!("no record for {payload}: {records:#?}"))
+    };
+
+    // The store was down: retryable, tried three times, the reason kept.
+    let failed = find(&valid);
+    assert_eq!(failed["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(failed["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(failed["responsePayload"]["errorType"], "Retryable");
+    let message = failed["responsePayload"]["errorMessage"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "event store: PutItem on table events (aggregate `res-1`, event `valid-1`) failed"
+        ),
+        "{message}"
+    );
+
+    // Invalid: rejected, with the field and the reason.
+    let rejected = find(&invalid);
+    assert_eq!(rejected["responsePayload"]["errorType"], "Rejected");
+    let message = rejected["responsePayload"]["errorMessage"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("rejected: detail.aggregate_id: missing"),
+        "{message}"
+    );
+
+    let garbage = find(&Value::String("{not json".into()));
+    assert_eq!(garbage["responsePayload"]["errorType"], "Rejected");
+    assert!(garbage["responsePayload"]["errorMessage"]
+        .as_str()
+        .unwrap()
+        .starts_with("message body is not JSON"));
+
+    // Nothing is left in the function's queue.
+    let left = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    assert!(left.messages.unwrap_or_default().is_empty());
+    drop(dispatcher);
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!(
+        "reliability: dead letters: 3 failed events (store down: Retryable; invalid: Rejected; not JSON: Rejected) \
+         dead-lettered after 3 deliveries each, with their reason"
+    );
+}
