@@ -142,6 +142,20 @@ impl Builder {
         }
     }
 
+    /// Starts a sequence or a mapping at the next path.
+    fn open(&mut self, mark: Marker, frame: impl FnOnce(String) -> Frame) {
+        if self.expecting_key() {
+            self.fail(mark, "a mapping key must be a plain value".into());
+            return;
+        }
+        let path = self.next_path();
+        self.positions
+            .by_path
+            .entry(path.clone())
+            .or_insert(position(&mark));
+        self.stack.push(frame(path));
+    }
+
     fn fail(&mut self, mark: Marker, message: String) {
         if self.error.is_none() {
             self.error = Some(SyntaxError {
@@ -184,39 +198,17 @@ impl MarkedEventReceiver for Builder {
                     .or_insert(position(&mark));
                 self.push_value(scalar(text, style), anchor);
             }
-            Event::SequenceStart(anchor, _) => {
-                if self.expecting_key() {
-                    self.fail(mark, "a mapping key must be a plain value".into());
-                    return;
-                }
-                let path = self.next_path();
-                self.positions
-                    .by_path
-                    .entry(path.clone())
-                    .or_insert(position(&mark));
-                self.stack.push(Frame::Sequence {
-                    path,
-                    anchor,
-                    items: Vec::new(),
-                });
-            }
-            Event::MappingStart(anchor, _) => {
-                if self.expecting_key() {
-                    self.fail(mark, "a mapping key must be a plain value".into());
-                    return;
-                }
-                let path = self.next_path();
-                self.positions
-                    .by_path
-                    .entry(path.clone())
-                    .or_insert(position(&mark));
-                self.stack.push(Frame::Mapping {
-                    path,
-                    anchor,
-                    entries: Map::new(),
-                    key: None,
-                });
-            }
+            Event::SequenceStart(anchor, _) => self.open(mark, |path| Frame::Sequence {
+                path,
+                anchor,
+                items: Vec::new(),
+            }),
+            Event::MappingStart(anchor, _) => self.open(mark, |path| Frame::Mapping {
+                path,
+                anchor,
+                entries: Map::new(),
+                key: None,
+            }),
             Event::SequenceEnd => {
                 if let Some(Frame::Sequence { anchor, items, .. }) = self.stack.pop() {
                     self.push_value(Value::Array(items), anchor);
