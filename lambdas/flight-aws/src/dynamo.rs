@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
@@ -392,38 +393,28 @@ impl DynamoStore {
             "table {} (index {BY_METRIC_INDEX}, metric `{metric}`)",
             self.table
         );
-        let mut out = Vec::new();
         if until <= since {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        let mut start: Option<Item> = None;
-        loop {
-            self.count_as(Operation::Query);
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_METRIC_INDEX)
-                .key_condition_expression("#m_metric = :m AND #m_ts BETWEEN :lo AND :hi")
-                .set_expression_attribute_names(Some(names(&[item::M_METRIC, item::M_TS])))
-                .expression_attribute_values(":m", s(metric))
-                .expression_attribute_values(":lo", n(since))
-                .expression_attribute_values(":hi", n(until - 1))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &context, &e))?;
-            self.count_items_read(page.scanned_count());
-            for record in page.items() {
-                out.push(
-                    item::measurement(record).map_err(|e| invalid_item("Query", &context, e))?,
-                );
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_METRIC_INDEX)
+            .key_condition_expression("#m_metric = :m AND #m_ts BETWEEN :lo AND :hi")
+            .set_expression_attribute_names(Some(names(&[item::M_METRIC, item::M_TS])))
+            .expression_attribute_values(":m", s(metric))
+            .expression_attribute_values(":lo", n(since))
+            .expression_attribute_values(":hi", n(until - 1));
+        let mut out = self
+            .query_pages(
+                query,
+                &context,
+                |_| None,
+                |_| false,
+                |record| item::measurement(record).map(Some),
+            )
+            .await?;
         sort_measurements(&mut out);
         Ok(out)
     }
@@ -836,6 +827,49 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Runs a Query page after page and decodes its items (`decode` returns
+    /// `None` for an item to skip), counting each request and the items it
+    /// read. Before each page, `page_size` gets how many items were kept so
+    /// far and gives the page's `Limit`; it stops when `enough` says so for
+    /// that count, or when DynamoDB has no more pages.
+    async fn query_pages<T>(
+        &self,
+        query: QueryFluentBuilder,
+        context: &str,
+        page_size: impl Fn(usize) -> Option<i32>,
+        enough: impl Fn(usize) -> bool,
+        decode: impl Fn(&Item) -> Result<Option<T>, ItemError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            self.count_as(Operation::Query);
+            let page = query
+                .clone()
+                .set_limit(page_size(out.len()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("Query", context, &e))?;
+            self.count_items_read(page.scanned_count());
+            for found in page.items() {
+                if let Some(decoded) =
+                    decode(found).map_err(|e| invalid_item("Query", context, e))?
+                {
+                    out.push(decoded);
+                }
+            }
+            if enough(out.len()) {
+                break;
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Due events of one shard of the `due` index, oldest first, up to `limit`.
     async fn due_in_shard(
         &self,
@@ -846,40 +880,29 @@ impl DynamoStore {
         let shard = format!("P#{shard}");
         let context = format!("table {} (index {DUE_INDEX}, shard {shard})", self.table);
         let page_size = i32::try_from(limit).unwrap_or(i32::MAX);
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            self.count_as(Operation::Query);
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE_INDEX)
-                .key_condition_expression("#due_shard = :shard AND #due_at <= :now")
-                .filter_expression("attribute_not_exists(#lease_until) OR #lease_until <= :now")
-                .set_expression_attribute_names(Some(names(&[
-                    item::DUE_SHARD,
-                    item::DUE_AT,
-                    item::LEASE_UNTIL,
-                ])))
-                .expression_attribute_values(":shard", s(&shard))
-                .expression_attribute_values(":now", n(now))
-                .limit(page_size)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &context, &e))?;
-            self.count_items_read(page.scanned_count());
-            for found in page.items() {
-                out.push(
-                    item::stored_event(found).map_err(|e| invalid_item("Query", &context, e))?,
-                );
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() && out.len() < limit => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due_shard = :shard AND #due_at <= :now")
+            .filter_expression("attribute_not_exists(#lease_until) OR #lease_until <= :now")
+            .set_expression_attribute_names(Some(names(&[
+                item::DUE_SHARD,
+                item::DUE_AT,
+                item::LEASE_UNTIL,
+            ])))
+            .expression_attribute_values(":shard", s(&shard))
+            .expression_attribute_values(":now", n(now));
+        let mut out = self
+            .query_pages(
+                query,
+                &context,
+                |_| Some(page_size),
+                |found| found >= limit,
+                |found| item::stored_event(found).map(Some),
+            )
+            .await?;
         out.truncate(limit);
         Ok(out)
     }
@@ -948,9 +971,8 @@ impl EventStore for DynamoStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
-        let mut out = Vec::new();
         if limit == 0 {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         let excluded = tl_value(timeline, from);
         let (lo, hi) = match direction {
@@ -958,50 +980,41 @@ impl EventStore for DynamoStore {
             Direction::Backward => (tl_value(timeline, ""), excluded.clone()),
         };
         if lo > hi {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         let context = format!(
             "table {} (index {TIMELINE_INDEX}, aggregate `{aggregate_id}`, timeline `{timeline}`)",
             self.table
         );
-        let mut start: Option<Item> = None;
-        loop {
-            let wanted = limit - out.len() + 1;
-            self.count_as(Operation::Query);
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(TIMELINE_INDEX)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :a AND #tl BETWEEN :lo AND :hi")
-                .set_expression_attribute_names(Some(names(&[item::PK, item::TL])))
-                .expression_attribute_values(":a", s(aggregate_id))
-                .expression_attribute_values(":lo", s(&lo))
-                .expression_attribute_values(":hi", s(&hi))
-                .scan_index_forward(direction == Direction::Forward)
-                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &context, &e))?;
-            self.count_items_read(page.scanned_count());
-            for found in page.items() {
-                if found.get(item::TL) == Some(&AttributeValue::S(excluded.clone())) {
-                    continue;
-                }
-                out.push(
-                    item::timeline_entry(found).map_err(|e| invalid_item("Query", &context, e))?,
-                );
-            }
-            if out.len() >= limit {
-                break;
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TIMELINE_INDEX)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :a AND #tl BETWEEN :lo AND :hi")
+            .set_expression_attribute_names(Some(names(&[item::PK, item::TL])))
+            .expression_attribute_values(":a", s(aggregate_id))
+            .expression_attribute_values(":lo", s(&lo))
+            .expression_attribute_values(":hi", s(&hi))
+            .scan_index_forward(direction == Direction::Forward);
+        let excluded = AttributeValue::S(excluded);
+        let mut out = self
+            .query_pages(
+                query,
+                &context,
+                // One more than wanted: the `from` entry itself may come back.
+                |found| Some(i32::try_from(limit - found + 1).unwrap_or(i32::MAX)),
+                |found| found >= limit,
+                |found| {
+                    if found.get(item::TL) == Some(&excluded) {
+                        Ok(None)
+                    } else {
+                        item::timeline_entry(found).map(Some)
+                    }
+                },
+            )
+            .await?;
         out.truncate(limit);
         Ok(out)
     }
