@@ -55,54 +55,44 @@ locals {
   }
 
   # Operational alarms: any error, throttle or dead letter of a function, and
-  # any late or rejected event of a type, notify someone.
+  # any late or rejected event of a type, notify someone. They share these
+  # settings: any occurrence within five minutes raises a ticket.
+  operational_alarm_defaults = {
+    severity            = "ticket"
+    statistic           = "Sum"
+    extended_statistic  = null
+    comparison_operator = "GreaterThanThreshold"
+    threshold           = 0
+    period              = 300
+    evaluation_periods  = 1
+    treat_missing_data  = "notBreaching"
+  }
+
   function_alarms = merge([
     for key, f in local.functions : {
-      "${key}-errors" = {
-        alarm_name          = "${f.function_name}-errors"
-        description         = "${f.function_name} returned errors; EventBridge and Lambda retry, then dead-letter."
-        severity            = "ticket"
-        namespace           = "AWS/Lambda"
-        metric_name         = "Errors"
-        dimensions          = tomap({ FunctionName = f.function_name })
-        statistic           = "Sum"
-        extended_statistic  = null
-        comparison_operator = "GreaterThanThreshold"
-        threshold           = 0
-        period              = 300
-        evaluation_periods  = 1
-        treat_missing_data  = "notBreaching"
-      }
-      "${key}-throttles" = {
-        alarm_name          = "${f.function_name}-throttles"
-        description         = "${f.function_name} was throttled: its reserved concurrency is too low for the load."
-        severity            = "ticket"
-        namespace           = "AWS/Lambda"
-        metric_name         = "Throttles"
-        dimensions          = tomap({ FunctionName = f.function_name })
-        statistic           = "Sum"
-        extended_statistic  = null
-        comparison_operator = "GreaterThanThreshold"
-        threshold           = 0
-        period              = 300
-        evaluation_periods  = 1
-        treat_missing_data  = "notBreaching"
-      }
-      "${key}-dead-letters" = {
-        alarm_name          = "${f.dead_letter_queue_name}-depth"
-        description         = "Events that ${f.function_name} could not process are waiting in ${f.dead_letter_queue_name}; inspect and redrive them."
-        severity            = "page"
-        namespace           = "AWS/SQS"
-        metric_name         = "ApproximateNumberOfMessagesVisible"
-        dimensions          = tomap({ QueueName = f.dead_letter_queue_name })
-        statistic           = "Maximum"
-        extended_statistic  = null
-        comparison_operator = "GreaterThanThreshold"
-        threshold           = 0
-        period              = 300
-        evaluation_periods  = 1
-        treat_missing_data  = "notBreaching"
-      }
+      "${key}-errors" = merge(local.operational_alarm_defaults, {
+        alarm_name  = "${f.function_name}-errors"
+        description = "${f.function_name} returned errors; EventBridge and Lambda retry, then dead-letter."
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        dimensions  = tomap({ FunctionName = f.function_name })
+      })
+      "${key}-throttles" = merge(local.operational_alarm_defaults, {
+        alarm_name  = "${f.function_name}-throttles"
+        description = "${f.function_name} was throttled: its reserved concurrency is too low for the load."
+        namespace   = "AWS/Lambda"
+        metric_name = "Throttles"
+        dimensions  = tomap({ FunctionName = f.function_name })
+      })
+      "${key}-dead-letters" = merge(local.operational_alarm_defaults, {
+        alarm_name  = "${f.dead_letter_queue_name}-depth"
+        description = "Events that ${f.function_name} could not process are waiting in ${f.dead_letter_queue_name}; inspect and redrive them."
+        severity    = "page"
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        dimensions  = tomap({ QueueName = f.dead_letter_queue_name })
+        statistic   = "Maximum"
+      })
     }
   ]...)
 
@@ -121,21 +111,13 @@ locals {
 
   event_type_alarms = merge([
     for name, t in local.event_types : {
-      for metric, m in local.event_type_metrics : "${m.alarm_suffix}-${t.slug}" => {
-        alarm_name          = "${local.prefix}-${m.alarm_suffix}-${t.slug}"
-        description         = "${name} events ${m.meaning}."
-        severity            = "ticket"
-        namespace           = local.namespace
-        metric_name         = metric
-        dimensions          = tomap({ Environment = var.environment, EventType = name })
-        statistic           = "Sum"
-        extended_statistic  = null
-        comparison_operator = "GreaterThanThreshold"
-        threshold           = 0
-        period              = 300
-        evaluation_periods  = 1
-        treat_missing_data  = "notBreaching"
-      }
+      for metric, m in local.event_type_metrics : "${m.alarm_suffix}-${t.slug}" => merge(local.operational_alarm_defaults, {
+        alarm_name  = "${local.prefix}-${m.alarm_suffix}-${t.slug}"
+        description = "${name} events ${m.meaning}."
+        namespace   = local.namespace
+        metric_name = metric
+        dimensions  = tomap({ Environment = var.environment, EventType = name })
+      })
     }
   ]...)
 
