@@ -11,23 +11,12 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::engine::Measurement;
-use crate::envelope::Event;
 use crate::handler::HandlerError;
 use crate::ports::{MetricSink, SinkError, StoreError};
 
-/// The `detail` field (top-level, hence also payload) that marks a test event.
-pub const TEST_RUN_ID_FIELD: &str = "test_run_id";
-
-impl Event {
-    /// The test run this event belongs to, if it is a test event.
-    pub fn test_run_id(&self) -> Option<String> {
-        self.payload
-            .get(TEST_RUN_ID_FIELD)
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)
-    }
-}
+/// The `detail` field (top-level, hence also payload) that marks a test event;
+/// [`Event::test_run_id`](crate::envelope::Event::test_run_id) reads it.
+pub use crate::envelope::TEST_RUN_ID_FIELD;
 
 /// A test event as the capture store records it.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
-use crate::envelope::{metric_completer, Event, Millis};
+use crate::envelope::{Event, Millis};
 
 /// The dimension every data point carries when an environment is configured.
 pub const ENVIRONMENT_DIMENSION: &str = "Environment";
@@ -97,58 +97,18 @@ pub fn span_value<'a>(
     end_time: Millis,
     before: impl IntoIterator<Item = (&'a str, Millis)>,
 ) -> Option<f64> {
-    match kind {
-        MetricKind::Duration { start, end } => before
-            .into_iter()
-            .take_while(|(t, _)| *t != end)
-            .filter(|(t, _)| *t == start)
-            .last()
-            .map(|(_, start_time)| (end_time - start_time) as f64 / 1000.0),
-        MetricKind::Occurrences { counted, end } => Some(
-            before
-                .into_iter()
-                .take_while(|(t, _)| *t != end)
-                .filter(|(t, _)| *t == counted)
-                .count() as f64,
-        ),
-        _ => None,
-    }
+    kind.span_value(end_time, before)
 }
 
 /// Whether a metric's data points depend on other events (duration, occurrences).
 pub fn is_span(metric: &Metric) -> bool {
-    matches!(
-        metric.kind,
-        MetricKind::Duration { .. } | MetricKind::Occurrences { .. }
-    )
+    metric.kind.is_span()
 }
 
 /// The value of a data point that depends on its event alone (count, value, ratio).
 pub fn immediate_value(metric: &Metric, event: &Event) -> Option<f64> {
-    match &metric.kind {
-        MetricKind::Count { .. } => Some(1.0),
-        MetricKind::Value { field, .. } => {
-            let quantities = event.quantities(metric).ok()?;
-            quantities.iter().find(|(f, _)| f == field).map(|(_, q)| *q)
-        }
-        MetricKind::Ratio {
-            numerator,
-            denominator,
-            scale,
-            ..
-        } => {
-            let quantities = event.quantities(metric).ok()?;
-            let sum = |fields: &[String]| -> f64 {
-                fields
-                    .iter()
-                    .filter_map(|f| quantities.iter().find(|(q, _)| q == f).map(|(_, v)| *v))
-                    .sum()
-            };
-            let denominator = sum(denominator);
-            (denominator != 0.0).then(|| sum(numerator) / denominator * scale)
-        }
-        MetricKind::Duration { .. } | MetricKind::Occurrences { .. } => None,
-    }
+    let quantities = event.quantities(metric).ok()?;
+    metric.kind.immediate_value(&quantities)
 }
 
 /// The dimensions of a metric's data point completed by `event`.
@@ -239,7 +199,7 @@ pub fn evaluate_metric<'a>(
     metric: &Metric,
     events: impl IntoIterator<Item = &'a Event>,
 ) -> Vec<(&'a Event, Option<f64>)> {
-    let types = Catalog::metric_event_types(metric);
+    let types = metric.kind.event_types();
     let mut unique: BTreeMap<(&str, &str), &Event> = BTreeMap::new();
     for event in events {
         if types.contains(&event.event_type.as_str()) {
@@ -257,7 +217,7 @@ pub fn evaluate_metric<'a>(
             .or_default()
             .push(event);
     }
-    let completer = metric_completer(metric);
+    let completer = metric.kind.completer();
     let mut out = Vec::new();
     for timeline in timelines.values_mut() {
         timeline.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
@@ -324,7 +284,7 @@ pub fn format_measurement(m: &Measurement) -> String {
         metric: &m.metric,
         value: m.value,
         unit: &m.unit,
-        timestamp: crate::envelope::format_time(m.timestamp),
+        timestamp: crate::time::format_time(m.timestamp),
         aggregate_id: &m.aggregate_id,
         dimensions: &m.dimensions,
     })

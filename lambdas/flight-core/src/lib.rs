@@ -1,5 +1,9 @@
 //! Flight Controller's domain: the event envelope, the catalog, the metric
 //! engine, the use cases and the ports they need. No AWS code lives here.
+//!
+//! Dependencies run one way: `rejection`, `time` and `names` need nothing
+//! else; `catalog` needs `names`; `envelope` needs the catalog; `engine` the
+//! envelope; `service` the engine and the ports.
 
 pub mod backfill;
 pub mod capture;
@@ -8,10 +12,13 @@ pub mod engine;
 pub mod envelope;
 pub mod handler;
 pub mod memory;
+pub mod names;
 pub mod ports;
+pub mod rejection;
 pub mod replay;
 pub mod service;
 pub mod slo;
+pub mod time;
 pub mod yaml;
 
 pub use catalog::{Catalog, CatalogError, CatalogIssue, Metric, MetricKind};

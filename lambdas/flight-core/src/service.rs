@@ -9,8 +9,6 @@
 //! record being written can publish twice (see the README's Reliability notes).
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -319,11 +317,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     }
 
     fn span_end_type(&self, metric: usize) -> Option<&str> {
-        match &self.catalog.metrics[metric].kind {
-            crate::catalog::MetricKind::Duration { end, .. }
-            | crate::catalog::MetricKind::Occurrences { end, .. } => Some(end.as_str()),
-            _ => None,
-        }
+        self.catalog.metrics[metric].kind.span_end()
     }
 
     /// Claims events for publishing; returns those this process now holds.
@@ -496,12 +490,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             .todo
             .iter()
             .filter_map(|name| self.catalog.metric(name))
-            .filter(|m| is_span(m))
-            .filter_map(|m| match &m.kind {
-                crate::catalog::MetricKind::Duration { end, .. }
-                | crate::catalog::MetricKind::Occurrences { end, .. } => Some(end.as_str()),
-                _ => None,
-            })
+            .filter_map(|m| m.kind.span_end())
             .collect();
         let mut entries = Vec::new();
         self.walk_timeline(record, Direction::Backward, |entry| {
@@ -553,20 +542,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     }
 }
 
-/// A token unique to this claim: a process-random seed with a counter.
+/// A token unique to this claim: a random (v4) UUID.
 fn new_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    format!(
-        "{:016x}{:04x}",
-        hasher.finish(),
-        COUNTER.load(Ordering::Relaxed) & 0xffff
-    )
+    uuid::Uuid::new_v4().to_string()
 }
