@@ -12,9 +12,21 @@ locals {
 
   # The statistic that reads a metric the way its kind means it: durations as
   # the percentile their SLO is stated in, counts summed, occurrences at their
-  # maximum, values and ratios averaged.
+  # maximum, values and ratios averaged. The kinds are defined in Rust
+  # (flight-core's catalog/kind.rs, `MetricKind::statistic`); this table has
+  # no default, so an unknown kind fails the plan, and
+  # lambdas/flightctl/tests/catalog_agreement.rs checks both agree. A catalog
+  # may leave `metrics` out, as Rust allows.
+  kind_statistic = {
+    duration    = "slo_percentile"
+    count       = "Sum"
+    occurrences = "Maximum"
+    value       = "Average"
+    ratio       = "Average"
+  }
+
   metrics = {
-    for m in local.catalog.metrics : m.name => {
+    for m in try(local.catalog.metrics, []) : m.name => {
       name         = m.name
       kind         = m.kind
       unit         = m.unit
@@ -22,10 +34,9 @@ locals {
       partition_by = try(m.partition_by, [])
       slos         = [for s in local.slos : s.name if s.metric == m.name]
       statistic = (
-        m.kind == "duration" ? "p${try([for s in local.slos : local.percent_text[s.name].objective if s.metric == m.name && s.good_when == "at_most"][0], "90")}" :
-        m.kind == "count" ? "Sum" :
-        m.kind == "occurrences" ? "Maximum" :
-        "Average"
+        local.kind_statistic[m.kind] == "slo_percentile"
+        ? "p${try([for s in local.slos : local.percent_text[s.name].objective if s.metric == m.name && s.good_when == "at_most"][0], "90")}"
+        : local.kind_statistic[m.kind]
       )
     }
   }

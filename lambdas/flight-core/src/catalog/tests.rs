@@ -185,3 +185,63 @@ fn syntax_errors_name_their_line() {
     assert!(issues[0].message.starts_with("not valid YAML"));
     assert!(issues[0].line.is_some());
 }
+
+#[test]
+fn slos_must_be_ones_a_cloudwatch_alarm_can_take() {
+    let source = format!(
+        "{BASE}metrics:\n  - name: A\n    kind: count\n    event: Opened\n    unit: Count\nslos:\n  - name: s\n    metric: A\n    objective: 100\n    threshold: -1\n    good_when: at_most\n    window_hours: 1.5\n    severity: page\n"
+    );
+    let issues = issues_of(&source);
+    assert_eq!(issues[0].path, "slos[0].window_hours", "{issues:?}");
+
+    let whole_hours = source.replace("window_hours: 1.5", "window_hours: 2");
+    let text: Vec<String> = issues_of(&whole_hours)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        text.iter().any(|t| t.starts_with("17:")
+            && t.contains("slos[0].objective: must be a percentage above 0 and below 100")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|t| t.starts_with("18:")
+            && t.contains("slos[0].threshold: must be a finite number, 0 or more")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn event_types_whose_resource_names_collide_or_are_too_long_are_refused() {
+    let source = format!(
+        "{BASE}  - name: opened\n    description: same slug as Opened\n  - name: {}\n    description: too long for a function name\n",
+        "VeryLong".repeat(5)
+    );
+    let text: Vec<String> = issues_of(&source).iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter().any(|t| t.starts_with("9:")
+            && t.contains(
+                "`opened` and `Opened` (event_types[0]) both become the resource name `opened`"
+            )),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|t| t.starts_with("11:")
+            && t.contains("flight-controller-local-ingest-very-long-very-long")
+            && t.contains("AWS takes at most 64")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn each_kind_is_read_with_its_own_statistic() {
+    let catalog = Catalog::default_catalog();
+    let statistic = |name: &str| catalog.statistic(catalog.metric(name).unwrap());
+    assert_eq!(statistic("GuardrailActivationCount"), "Sum");
+    assert_eq!(statistic("GuardrailMaxActivation"), "Maximum");
+    assert_eq!(statistic("PatchCompliancePercentage"), "Average");
+    assert!(statistic("ProjectLeadTime").starts_with('p'));
+    assert_eq!(percent_text(99.9), "99.9");
+    assert_eq!(percent_text(10.0), "10");
+    assert_eq!(percent_text(0.5), "0.5");
+}
