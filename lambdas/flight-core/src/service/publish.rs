@@ -1,0 +1,190 @@
+//! Publishing under a lease: claim events, compute their pending data points,
+//! send them in chunks and record each chunk as done once the sink took it.
+
+use std::collections::BTreeSet;
+
+use super::{
+    cloudwatch_delivery, new_token, FlightController, IngestError, SettleReport, PUBLISH_CHUNK,
+};
+use crate::catalog::LATE_EVENTS_METRIC;
+use crate::engine::{
+    data_point, immediate_value, is_span, late_measurement, span_value, Delivery, Measurement,
+};
+use crate::envelope::Millis;
+use crate::ports::{
+    Clock, Completion, EventStore, Lease, MetricSink, StoreError, StoredEvent, TimelineEntry,
+};
+
+impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
+    /// Claims events for publishing; returns those this process now holds.
+    pub(super) async fn claim(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let now = self.clock.now();
+        let lease = Lease {
+            token: new_token(),
+            until: now + self.settings.lease,
+        };
+        let won: BTreeSet<_> = self
+            .store
+            .claim(&events, &lease, now)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(events
+            .into_iter()
+            .filter(|e| won.contains(&e.reference()))
+            .map(|mut e| {
+                e.lease = Some(lease.clone());
+                e.sealed_at.get_or_insert(now);
+                e
+            })
+            .collect())
+    }
+
+    /// Computes, sends and records the pending data points of claimed events,
+    /// in chunks of at most [`PUBLISH_CHUNK`] data points, each recorded as done
+    /// as soon as the sink accepted it: a failure part-way leaves only the
+    /// unsent chunks to retry, so a retry never sends accepted data again.
+    pub(super) async fn publish(
+        &self,
+        claimed: Vec<StoredEvent>,
+    ) -> Result<SettleReport, IngestError> {
+        let now = self.clock.now();
+        let mut report = SettleReport::default();
+        let mut chunk: Vec<(&StoredEvent, Completion)> = Vec::new();
+        let mut chunk_points = 0;
+        for (index, record) in claimed.iter().enumerate() {
+            let mut measurements = self.measure(record).await?;
+            for m in &mut measurements {
+                m.delivery = self.delivery(m.timestamp, now);
+                if m.delivery != Delivery::Published {
+                    tracing::warn!(
+                        metric = %m.metric,
+                        aggregate_id = %m.aggregate_id,
+                        event_id = %m.event_id,
+                        delivery = m.delivery.as_str(),
+                        "data point outside CloudWatch's accepted range: kept in the store, not sent"
+                    );
+                }
+            }
+            let sendable = measurements
+                .iter()
+                .filter(|m| m.delivery == Delivery::Published)
+                .count();
+            if chunk_points + sendable > PUBLISH_CHUNK && !chunk.is_empty() {
+                let full = std::mem::take(&mut chunk);
+                chunk_points = 0;
+                self.send_chunk(full, &claimed[index..], &mut report)
+                    .await?;
+            }
+            chunk_points += sendable;
+            chunk.push((
+                record,
+                Completion {
+                    event: record.reference(),
+                    token: record
+                        .lease
+                        .as_ref()
+                        .map(|l| l.token.clone())
+                        .unwrap_or_default(),
+                    finished: record.todo.clone(),
+                    measurements,
+                },
+            ));
+        }
+        self.send_chunk(chunk, &[], &mut report).await?;
+        report.events = claimed.len();
+        Ok(report)
+    }
+
+    /// Sends one chunk and records it; on a sink failure, releases the leases
+    /// of this chunk and of the claimed events not yet sent (`rest`).
+    pub(super) async fn send_chunk(
+        &self,
+        chunk: Vec<(&StoredEvent, Completion)>,
+        rest: &[StoredEvent],
+        report: &mut SettleReport,
+    ) -> Result<(), IngestError> {
+        let points: Vec<Measurement> = chunk
+            .iter()
+            .flat_map(|(_, c)| c.measurements.iter())
+            .filter(|m| m.delivery == Delivery::Published)
+            .cloned()
+            .collect();
+        if !points.is_empty() {
+            if let Err(error) = self.sink.publish(&points).await {
+                // Let a retry take the work at once rather than after the lease.
+                for record in chunk.iter().map(|(r, _)| *r).chain(rest) {
+                    if let Some(lease) = &record.lease {
+                        if let Err(e) = self
+                            .store
+                            .release(&[record.reference()], &lease.token)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "could not release a lease after a failed publish; it will expire");
+                        }
+                    }
+                }
+                return Err(error.into());
+            }
+        }
+        let completions: Vec<Completion> = chunk.into_iter().map(|(_, c)| c).collect();
+        self.store.complete(&completions).await?;
+        for m in completions.into_iter().flat_map(|c| c.measurements) {
+            if m.delivery == Delivery::Published {
+                report.published.push(m);
+            } else {
+                report.unsent.push(m);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn delivery(&self, timestamp: Millis, now: Millis) -> Delivery {
+        if self.settings.enforce_cloudwatch_range {
+            cloudwatch_delivery(timestamp, now)
+        } else {
+            Delivery::Published
+        }
+    }
+
+    /// The data points of a claimed event's `todo`, computed from the store as it is now.
+    pub(super) async fn measure(
+        &self,
+        record: &StoredEvent,
+    ) -> Result<Vec<Measurement>, StoreError> {
+        let environment = self.settings.environment.as_deref();
+        let event = &record.event;
+        let mut before: Option<Vec<TimelineEntry>> = None;
+        let mut out = Vec::new();
+        for name in &record.todo {
+            if name == LATE_EVENTS_METRIC {
+                out.push(late_measurement(event, record.stored_at, environment));
+                continue;
+            }
+            let Some(metric) = self.catalog.metric(name) else {
+                tracing::warn!(metric = %name, event_id = %event.event_id, "metric no longer in the catalog: dropped");
+                continue;
+            };
+            let value = if is_span(metric) {
+                if before.is_none() {
+                    before = Some(self.read_span(record).await?);
+                }
+                let entries = before.as_deref().unwrap_or_default();
+                span_value(
+                    &metric.kind,
+                    event.time,
+                    entries.iter().map(|e| (e.event_type.as_str(), e.time)),
+                )
+            } else {
+                immediate_value(metric, event)
+            };
+            if let Some(value) = value {
+                out.push(data_point(metric, event, value, environment));
+            }
+        }
+        Ok(out)
+    }
+}
