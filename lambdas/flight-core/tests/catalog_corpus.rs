@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use flight_core::catalog::KindName;
 use flight_core::Catalog;
 
 #[test]
@@ -36,4 +37,21 @@ fn every_corpus_catalog_gets_the_verdict_its_first_line_states() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} corpus files");
+}
+
+#[test]
+fn the_valid_corpus_has_a_metric_of_every_kind() {
+    // So that `catalog_agreement` plans every kind through the Terraform
+    // module too (its statistic table has no default).
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../terraform/modules/catalog/tests/corpus/valid-every-kind.yaml");
+    let catalog = Catalog::parse(&std::fs::read_to_string(path).expect("the corpus file"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for kind in KindName::ALL {
+        assert!(
+            catalog.metrics.iter().any(|m| m.kind.name() == kind),
+            "valid-every-kind.yaml has no {} metric; add one",
+            kind.as_str()
+        );
+    }
 }

@@ -58,6 +58,27 @@ pub enum Statistic {
 }
 
 impl KindName {
+    /// Every kind. `Self::position` fails to compile when a kind is missing
+    /// here; the corpus test then requires a catalog with a metric of each.
+    pub const ALL: [KindName; 5] = [
+        KindName::Duration,
+        KindName::Count,
+        KindName::Occurrences,
+        KindName::Value,
+        KindName::Ratio,
+    ];
+
+    /// Where the kind is in [`Self::ALL`].
+    pub fn position(self) -> usize {
+        match self {
+            KindName::Duration => 0,
+            KindName::Count => 1,
+            KindName::Occurrences => 2,
+            KindName::Value => 3,
+            KindName::Ratio => 4,
+        }
+    }
+
     /// The name as the catalog spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -245,3 +245,10 @@ fn each_kind_is_read_with_its_own_statistic() {
     assert_eq!(percent_text(10.0), "10");
     assert_eq!(percent_text(0.5), "0.5");
 }
+
+#[test]
+fn every_kind_sits_at_its_position_in_the_list_of_kinds() {
+    for (i, kind) in KindName::ALL.into_iter().enumerate() {
+        assert_eq!(kind.position(), i, "{kind:?}");
+    }
+}
