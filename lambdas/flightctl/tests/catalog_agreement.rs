@@ -267,8 +267,16 @@ fn the_names_rust_derives_are_the_catalog_modules_outputs() {
 
         let names = value("names");
         assert_eq!(names["event_bus"], deployment.event_bus().as_str(), "{at}");
-        assert_eq!(names["event_table"], deployment.event_table().as_str(), "{at}");
-        assert_eq!(names["capture_table"], deployment.capture_table().as_str(), "{at}");
+        assert_eq!(
+            names["event_table"],
+            deployment.event_table().as_str(),
+            "{at}"
+        );
+        assert_eq!(
+            names["capture_table"],
+            deployment.capture_table().as_str(),
+            "{at}"
+        );
         assert_eq!(names["dashboard"], deployment.dashboard().as_str(), "{at}");
         assert_eq!(names["kms_alias"], deployment.kms_alias().as_str(), "{at}");
         for severity in Severity::ALL {
@@ -280,7 +288,11 @@ fn the_names_rust_derives_are_the_catalog_modules_outputs() {
         }
 
         for t in &catalog.event_types {
-            assert_eq!(value("event_types")[&t.name]["slug"], slug(&t.name).as_str(), "{at}");
+            assert_eq!(
+                value("event_types")[&t.name]["slug"],
+                slug(&t.name).as_str(),
+                "{at}"
+            );
         }
 
         let functions = value("functions").as_object().expect("functions by key");
@@ -293,14 +305,26 @@ fn the_names_rust_derives_are_the_catalog_modules_outputs() {
             assert_eq!(module["function_name"], f.function_name.as_str(), "{at}");
             assert_eq!(module["rule_name"], f.rule_name.as_str(), "{at}");
             assert_eq!(module["event_bus"], f.rule_bus.as_str(), "{at}");
-            assert_eq!(module["dead_letter_queue_name"], f.dead_letter_queue.as_str(), "{at}");
+            assert_eq!(
+                module["dead_letter_queue_name"],
+                f.dead_letter_queue.as_str(),
+                "{at}"
+            );
             assert_eq!(module["log_group_name"], f.log_group.as_str(), "{at}");
-            assert_eq!(module["event_type"].as_str(), f.event_type.as_deref(), "{at}");
+            assert_eq!(
+                module["event_type"].as_str(),
+                f.event_type.as_deref(),
+                "{at}"
+            );
         }
 
         let metrics = value("metrics");
         for metric in &catalog.metrics {
-            assert_eq!(metrics[&metric.name]["kind"], metric.kind.name().as_str(), "{at}");
+            assert_eq!(
+                metrics[&metric.name]["kind"],
+                metric.kind.name().as_str(),
+                "{at}"
+            );
             assert_eq!(
                 metrics[&metric.name]["statistic"],
                 catalog.statistic(metric).as_str(),
