@@ -47,7 +47,7 @@ fn the_valid_corpus_has_a_metric_of_every_kind() {
         .join("../../terraform/modules/catalog/tests/corpus/valid-every-kind.yaml");
     let catalog = Catalog::parse(&std::fs::read_to_string(path).expect("the corpus file"))
         .unwrap_or_else(|e| panic!("{e}"));
-    for kind in KindName::ALL {
+    for &kind in KindName::ALL {
         assert!(
             catalog.metrics.iter().any(|m| m.kind.name() == kind),
             "valid-every-kind.yaml has no {} metric; add one",

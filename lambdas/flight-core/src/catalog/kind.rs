@@ -11,16 +11,26 @@ use serde::Deserialize;
 use super::model::{Quantity, Role};
 use super::parse::{Issues, RawMetric};
 
-/// A metric kind as the catalog spells it (`kind: duration`).
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "snake_case")]
-pub enum KindName {
-    Duration,
-    Count,
-    Occurrences,
-    Value,
-    Ratio,
+/// Declares [`KindName`] and [`KindName::ALL`] from one list, so the list of
+/// every kind cannot miss one.
+macro_rules! kind_names {
+    ($($kind:ident),* $(,)?) => {
+        /// A metric kind as the catalog spells it (`kind: duration`).
+        #[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+        #[serde(rename_all = "snake_case")]
+        pub enum KindName {
+            $($kind),*
+        }
+
+        impl KindName {
+            /// Every kind, in the order declared. The corpus test requires a
+            /// catalog with a metric of each, which Terraform plans too.
+            pub const ALL: &'static [KindName] = &[$(KindName::$kind),*];
+        }
+    };
 }
+
+kind_names!(Duration, Count, Occurrences, Value, Ratio);
 
 /// How a metric's data points come from events (SPEC §4).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,27 +68,6 @@ pub enum Statistic {
 }
 
 impl KindName {
-    /// Every kind. `Self::position` fails to compile when a kind is missing
-    /// here; the corpus test then requires a catalog with a metric of each.
-    pub const ALL: [KindName; 5] = [
-        KindName::Duration,
-        KindName::Count,
-        KindName::Occurrences,
-        KindName::Value,
-        KindName::Ratio,
-    ];
-
-    /// Where the kind is in [`Self::ALL`].
-    pub fn position(self) -> usize {
-        match self {
-            KindName::Duration => 0,
-            KindName::Count => 1,
-            KindName::Occurrences => 2,
-            KindName::Value => 3,
-            KindName::Ratio => 4,
-        }
-    }
-
     /// The name as the catalog spells it.
     pub fn as_str(self) -> &'static str {
         match self {
