@@ -1,8 +1,6 @@
 //! The envelope (SPEC §2): both original shapes, every alias, every rejection.
 
-mod common;
-
-use common::catalog;
+use flight_testkit::fixtures::catalog;
 use flight_core::{Event, Rejection};
 use serde_json::{json, Value};
 

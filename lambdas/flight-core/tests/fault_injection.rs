@@ -6,11 +6,9 @@
 //! is lost or wrong, and a data point goes out twice only when the fault
 //! falls between CloudWatch accepting it and the store recording it.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::faults::{
+use flight_testkit::faults::{
     faulty_service, run_once, single_fault_matrix, Fault, FaultyService, MatrixReport, SCENARIOS,
 };
 use flight_core::memory::MemoryStore;
