@@ -13,7 +13,7 @@ use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::ports::StoreError;
 use flight_core::{FlightController, Settings};
-use flight_testkit::clock::*;
+use flight_testkit::clock::{MINUTE, NOW};
 use flight_testkit::fixtures::*;
 use serde_json::{json, Value};
 

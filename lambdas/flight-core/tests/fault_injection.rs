@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
+use flight_core::memory::MemoryStore;
+use flight_core::Millis;
 use flight_testkit::faults::{
     faulty_service, run_once, single_fault_matrix, Fault, FaultyService, MatrixReport, SCENARIOS,
 };
-use flight_core::memory::MemoryStore;
-use flight_core::Millis;
 
 async fn memory_service(_namespace: String, window: Millis) -> FaultyService<Arc<MemoryStore>> {
     faulty_service(Arc::new(MemoryStore::new()), window)

@@ -2,7 +2,7 @@
 //! same handlers run against DynamoDB Local in flight-aws's integration tests).
 
 use flight_core::handler::{handle_event, handle_settle};
-use flight_testkit::clock::*;
+use flight_testkit::clock::MINUTE;
 use flight_testkit::fixtures::*;
 use serde_json::json;
 

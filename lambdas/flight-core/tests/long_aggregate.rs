@@ -2,7 +2,6 @@
 //! has activated and passed a guardrail ten thousand times reads, per new
 //! event, only the span since its last pass.
 
-use flight_testkit::clock::*;
 use flight_testkit::fixtures::*;
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! Each scenario runs through the service (in-memory store) and is checked
 //! against `measure_all`, the definition over the set of events.
 
-use flight_testkit::clock::*;
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
 use flight_testkit::fixtures::*;
 use serde_json::json;
 

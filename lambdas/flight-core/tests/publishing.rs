@@ -9,7 +9,7 @@ use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::ports::{EventStore, MetricSink, SinkError};
 use flight_core::{FlightController, IngestError, Settings};
-use flight_testkit::clock::*;
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
 use flight_testkit::fixtures::*;
 
 /// A sink that fails its first `failures` calls, then collects.

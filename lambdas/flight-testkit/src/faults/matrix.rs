@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::drive::{drive, Op};
 use super::plan::{Fault, Fired};
 use super::ports::FaultyService;
+use super::scenarios::Scenario;
 use crate::stories::{expected, identity, Comparison};
 
 /// What a fault matrix found.

@@ -164,7 +164,11 @@ impl FaultPlan {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn verdict(&self, call: &'static str, publishing: Option<&[Measurement]>) -> Verdict {
+    pub(crate) fn verdict(
+        &self,
+        call: &'static str,
+        publishing: Option<&[Measurement]>,
+    ) -> Verdict {
         let mut state = self.lock();
         let step = state.calls;
         state.calls += 1;
