@@ -198,7 +198,9 @@ pub fn history(specs: &[Spec], namespace: &str) -> Vec<Value> {
 pub struct Draws(pub u64);
 
 impl Draws {
-    /// The next draw.
+    /// The next draw. (Never exhausted, so not an `Iterator`: the tests call
+    /// `draws.next()` for a number, not an `Option`.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
