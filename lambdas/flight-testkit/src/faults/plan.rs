@@ -62,8 +62,11 @@ impl Fault {
 /// which operation, and what the sink had accepted just before.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fired {
+    /// The call's number, 0-based, across both ports.
     pub step: usize,
+    /// The operation (`append`, `claim`, `publish`, …).
     pub call: &'static str,
+    /// How it failed.
     pub fault: Fault,
     /// The call before this one was a `publish` that the sink accepted in full.
     pub after_accepted_publish: bool,

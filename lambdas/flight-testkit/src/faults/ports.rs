@@ -18,13 +18,17 @@ use crate::clock::{MINUTE, NOW};
 
 /// An [`EventStore`] that fails as its [`FaultPlan`] says.
 pub struct FaultyStore<S> {
+    /// The store the calls go to when they go through.
     pub inner: S,
+    /// The plan shared with the sink.
     pub plan: Arc<FaultPlan>,
 }
 
 /// A [`MetricSink`] that fails as its [`FaultPlan`] says.
 pub struct FaultySink<M> {
+    /// The sink the data points go to when the call goes through.
     pub inner: M,
+    /// The plan shared with the store.
     pub plan: Arc<FaultPlan>,
 }
 

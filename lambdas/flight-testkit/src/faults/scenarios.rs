@@ -11,8 +11,11 @@ use crate::clock::{EPOCH, MINUTE};
 /// A scenario for the fault matrix: its lateness window and its operations,
 /// built with ids under a namespace (runs sharing a store stay apart).
 pub struct Scenario {
+    /// What the report calls it.
     pub name: &'static str,
+    /// The lateness window of its service.
     pub window: Millis,
+    /// Its operations, with ids under the namespace given.
     pub ops: fn(&str) -> Vec<Op>,
 }
 
@@ -91,6 +94,7 @@ pub fn published_by_the_sweep(namespace: &str) -> Vec<Op> {
     ops
 }
 
+/// The scenarios every fault matrix runs.
 pub const SCENARIOS: [Scenario; 2] = [
     Scenario {
         name: "published at ingest (window 0)",
