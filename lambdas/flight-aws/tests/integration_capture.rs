@@ -1,14 +1,14 @@
 //! The capture table on DynamoDB Local: a test run's events and measurements
 //! are recorded under its run id, idempotently, and read back as written.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use flight_aws::DynamoCapture;
 use flight_core::capture::{CaptureStore, CapturedEvent};
 use flight_core::{Delivery, Measurement};
+// `common::…`: the local stack's endpoints, unique names, stores and polling.
+use flight_testkit::aws as common;
 use serde_json::json;
 
 async fn capture_table(test: &str) -> Option<DynamoCapture> {

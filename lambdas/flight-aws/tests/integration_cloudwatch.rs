@@ -2,8 +2,6 @@
 //! (`scripts/services.sh start`, then `eval "$(scripts/services.sh env)"`), and
 //! the Embedded Metric Format lines read back as JSON.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -15,6 +13,8 @@ use flight_aws::{aws_config, cloudwatch_client, CloudWatchSink, EmfSink, AWS_END
 use flight_core::engine::{Delivery, Measurement};
 use flight_core::ports::{MetricSink, SystemClock};
 use flight_core::{Clock, Millis};
+// `common::…`: the local stack's endpoints, unique names, stores and polling.
+use flight_testkit::aws as common;
 use serde_json::{json, Value};
 
 fn measurement(

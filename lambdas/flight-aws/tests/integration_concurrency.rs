@@ -11,11 +11,6 @@
 //! conflict: the concurrent appends of one event, and the claims of sweeps
 //! racing for the same due events.
 
-mod common;
-
-#[path = "../../flight-core/tests/common/stories.rs"]
-mod stories;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,8 +20,12 @@ use flight_core::engine::completions;
 use flight_core::memory::{CollectingSink, ManualClock};
 use flight_core::ports::EventRef;
 use flight_core::{Event, FlightController, Millis, Settings};
+// `common::…`: the local stack's endpoints, unique names, stores and polling.
+use flight_testkit::aws as common;
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
+use flight_testkit::fixtures::catalog;
+use flight_testkit::stories::{self, expected, history, identity, Comparison, Draws, Spec};
 use serde_json::Value;
-use stories::{catalog, expected, history, identity, Comparison, Draws, Spec, HOUR, MINUTE, NOW};
 use tokio::sync::Barrier;
 
 const WORKERS: usize = 16;

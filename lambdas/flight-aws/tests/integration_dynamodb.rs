@@ -5,8 +5,6 @@
 //! in-memory reference store and require the same results and the same
 //! stored state: the contract is whatever `MemoryStore` does.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +17,8 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoredEvent, TimelineEntry,
 };
 use flight_core::{Catalog, Event, FlightController, Millis, Settings};
+// `common::…`: the local stack's endpoints, unique names, stores and polling.
+use flight_testkit::aws as common;
 use serde_json::{json, Value};
 
 const T0: Millis = 1_700_000_000_000;

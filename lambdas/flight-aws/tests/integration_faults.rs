@@ -6,19 +6,13 @@
 //! out twice only when the fault falls between CloudWatch accepting it and
 //! the store recording it.
 
-mod common;
-
-#[path = "../../flight-core/tests/common/stories.rs"]
-mod stories;
-
-#[path = "../../flight-core/tests/common/faults.rs"]
-mod faults;
-
 use std::sync::Arc;
 use std::time::Instant;
 
-use faults::{faulty_service, single_fault_matrix, Fault, SCENARIOS};
 use flight_core::Millis;
+// `common::…`: the local stack's endpoints, unique names, stores and polling.
+use flight_testkit::aws as common;
+use flight_testkit::faults::{faulty_service, single_fault_matrix, Fault, SCENARIOS};
 
 /// The fault matrix of one scenario, on a table of its own.
 async fn matrix(test: &str, scenario: usize) {

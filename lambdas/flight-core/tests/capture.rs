@@ -2,13 +2,10 @@
 //! complete are recorded under its run id, before anything is published;
 //! production events are never captured.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::*;
 use flight_core::capture::{
     handle_capture, CaptureSink, CaptureStore, CapturedEvent, CapturedRun, MemoryCapture,
 };
@@ -16,6 +13,8 @@ use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::ports::StoreError;
 use flight_core::{FlightController, Settings};
+use flight_testkit::clock::{MINUTE, NOW};
+use flight_testkit::fixtures::*;
 use serde_json::{json, Value};
 
 type CapturingService = FlightController<

@@ -1,9 +1,7 @@
 //! The envelope (SPEC §2): both original shapes, every alias, every rejection.
 
-mod common;
-
-use common::catalog;
 use flight_core::{Event, Rejection};
+use flight_testkit::fixtures::catalog;
 use serde_json::{json, Value};
 
 fn parse(event: Value) -> Result<Event, Rejection> {

@@ -6,15 +6,13 @@
 //! is lost or wrong, and a data point goes out twice only when the fault
 //! falls between CloudWatch accepting it and the store recording it.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::faults::{
-    faulty_service, run_once, single_fault_matrix, Fault, FaultyService, MatrixReport, SCENARIOS,
-};
 use flight_core::memory::MemoryStore;
 use flight_core::Millis;
+use flight_testkit::faults::{
+    faulty_service, run_once, single_fault_matrix, Fault, FaultyService, MatrixReport, SCENARIOS,
+};
 
 async fn memory_service(_namespace: String, window: Millis) -> FaultyService<Arc<MemoryStore>> {
     faulty_service(Arc::new(MemoryStore::new()), window)

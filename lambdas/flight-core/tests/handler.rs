@@ -1,10 +1,9 @@
 //! The Lambda handlers' logic with fixture EventBridge events (in memory; the
 //! same handlers run against DynamoDB Local in flight-aws's integration tests).
 
-mod common;
-
-use common::*;
 use flight_core::handler::{handle_event, handle_settle};
+use flight_testkit::clock::MINUTE;
+use flight_testkit::fixtures::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -7,12 +7,9 @@
 //! (The envelope tests list the ordinary rejections one by one; these push
 //! the same paths to their extremes, through the handler and the replay.)
 
-mod common;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::stories::{catalog, entry, expected, Comparison, EPOCH, HOUR, MINUTE, NOW};
 use flight_core::engine::Measurement;
 use flight_core::envelope::cloudwatch_accepts;
 use flight_core::handler::handle_event;
@@ -20,6 +17,9 @@ use flight_core::memory::{ManualClock, MemoryStore};
 use flight_core::ports::{MetricSink, SinkError};
 use flight_core::replay::{read_entries, replay};
 use flight_core::{Catalog, Delivery, Event, FlightController, Settings};
+use flight_testkit::clock::{EPOCH, HOUR, MINUTE, NOW};
+use flight_testkit::fixtures::catalog;
+use flight_testkit::stories::{entry, expected, Comparison};
 use serde_json::{json, Value};
 
 /// A sink that refuses a whole request the way PutMetricData does: a value

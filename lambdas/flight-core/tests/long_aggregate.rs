@@ -2,9 +2,7 @@
 //! has activated and passed a guardrail ten thousand times reads, per new
 //! event, only the span since its last pass.
 
-mod common;
-
-use common::*;
+use flight_testkit::fixtures::*;
 
 #[tokio::test]
 async fn ten_thousand_cycles_on_one_resource_cost_the_same_reads_per_event_as_the_first_few() {

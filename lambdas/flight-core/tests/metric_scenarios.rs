@@ -3,9 +3,8 @@
 //! Each scenario runs through the service (in-memory store) and is checked
 //! against `measure_all`, the definition over the set of events.
 
-mod common;
-
-use common::*;
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
+use flight_testkit::fixtures::*;
 use serde_json::json;
 
 fn project_story() -> Vec<serde_json::Value> {

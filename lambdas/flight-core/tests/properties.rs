@@ -11,20 +11,21 @@
 //! starting `reliability:`) are the same on every run; `FC_PROPTEST_CASES`
 //! changes how many, `FC_PROPTEST_RANDOM=1` draws new ones.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::stories::{
-    catalog, entry, expected, history, oracle, Comparison, Identity, Spec, HOUR, MINUTE, NOW,
-};
 use flight_core::catalog::LATE_EVENTS_METRIC;
 use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::replay::replay;
 use flight_core::{Catalog, Event, FlightController, Settings};
+// `common::stories::build` in the tests below.
+use flight_testkit as common;
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
+use flight_testkit::fixtures::catalog;
+use flight_testkit::oracle::oracle;
+use flight_testkit::stories::{entry, expected, history, Comparison, Identity, Spec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;

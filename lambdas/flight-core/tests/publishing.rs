@@ -1,17 +1,16 @@
 //! Exactly-once publishing: failures of the metric sink, crashes that leave a
 //! lease behind, concurrent settlers, and events sent to the wrong function.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::*;
 use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::ports::{EventStore, MetricSink, SinkError};
 use flight_core::{FlightController, IngestError, Settings};
+use flight_testkit::clock::{HOUR, MINUTE, NOW};
+use flight_testkit::fixtures::*;
 
 /// A sink that fails its first `failures` calls, then collects.
 struct FlakySink {

@@ -10,6 +10,7 @@ use flight_core::envelope::format_time;
 use flight_core::handler::{handle_event, handle_settle};
 use flight_core::ports::EventRef;
 use flight_core::{Catalog, Clock, FlightController, Settings, SystemClock};
+use flight_testkit::aws;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
@@ -26,21 +27,12 @@ fn recent(name: &str, now: i64, minutes_ago: i64) -> Value {
     event
 }
 
+/// DynamoDB Local's and moto's endpoints (see `flight_testkit::aws::endpoint`).
 fn endpoints() -> Option<(String, String)> {
-    match (
-        std::env::var("FC_DYNAMODB_ENDPOINT"),
-        std::env::var("FC_AWS_ENDPOINT"),
-    ) {
-        (Ok(dynamodb), Ok(aws)) => Some((dynamodb, aws)),
-        _ if std::env::var("FC_SKIP_INTEGRATION").is_ok() => {
-            eprintln!("skipped: FC_SKIP_INTEGRATION is set");
-            None
-        }
-        _ => panic!(
-            "FC_DYNAMODB_ENDPOINT and FC_AWS_ENDPOINT are not set: run `scripts/services.sh start` \
-             and `eval \"$(scripts/services.sh env)\"` first (or set FC_SKIP_INTEGRATION=1)"
-        ),
-    }
+    Some((
+        aws::endpoint("FC_DYNAMODB_ENDPOINT", "integration_handler")?,
+        aws::endpoint("FC_AWS_ENDPOINT", "integration_handler")?,
+    ))
 }
 
 type LocalService = FlightController<Arc<DynamoStore>, Arc<CloudWatchSink>, SystemClock>;

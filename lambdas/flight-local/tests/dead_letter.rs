@@ -15,20 +15,12 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use flight_testkit::aws;
 use serde_json::{json, Value};
 
+/// moto's endpoint (see `flight_testkit::aws::endpoint`).
 fn endpoint() -> Option<String> {
-    if std::env::var("FC_SKIP_INTEGRATION").is_ok_and(|v| v == "1") {
-        eprintln!("skipped (FC_SKIP_INTEGRATION=1)");
-        return None;
-    }
-    match std::env::var("FC_AWS_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => panic!(
-            "FC_AWS_ENDPOINT is not set: run `scripts/services.sh start` and \
-             `eval \"$(scripts/services.sh env)\"` first (or set FC_SKIP_INTEGRATION=1)"
-        ),
-    }
+    aws::endpoint("FC_AWS_ENDPOINT", "dead_letter")
 }
 
 /// The dispatcher, stopped (by its own process id) when dropped.
@@ -41,36 +33,19 @@ impl Drop for Dispatcher {
     }
 }
 
+/// A queue whose messages come back after a second, redriving to
+/// `redrive_to` after three receives; its URL and ARN.
 async fn queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
     redrive_to: Option<&str>,
 ) -> (String, String) {
-    let mut request = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "1");
+    let mut attributes = vec![(QueueAttributeName::VisibilityTimeout, "1".to_string())];
     if let Some(arn) = redrive_to {
         let policy = json!({"deadLetterTargetArn": arn, "maxReceiveCount": "3"});
-        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        attributes.push((QueueAttributeName::RedrivePolicy, policy.to_string()));
     }
-    let url = request
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("url");
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("arn");
-    (url, arn)
+    aws::queue(sqs, name, &attributes).await
 }
 
 fn event(id: &str, detail: Value) -> Value {

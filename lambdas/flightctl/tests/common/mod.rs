@@ -12,6 +12,7 @@ use aws_sdk_eventbridge::types::{DeadLetterConfig, Target as RuleTarget};
 use aws_sdk_sqs::types::QueueAttributeName;
 use flight_aws::{DynamoStore, SdkConfig};
 use flight_core::Catalog;
+use flight_testkit::aws;
 use flightctl::target::Names;
 
 /// A catalog of two event types, one metric and its SLO.
@@ -47,10 +48,7 @@ pub fn catalog_with_new_metric() -> String {
     )
 }
 
-/// The integration tests' helpers of flight-aws: the services' endpoints and polling.
-#[path = "../../../flight-aws/tests/common/mod.rs"]
-mod aws;
-pub use aws::eventually;
+pub use flight_testkit::aws::eventually;
 
 /// The local services' endpoints (moto, DynamoDB Local), or `None` (after
 /// saying so) when `FC_SKIP_INTEGRATION=1`. Unset otherwise, the test fails:
@@ -196,28 +194,11 @@ impl Env {
 
     /// Creates a queue; its URL and ARN.
     pub async fn queue(&self, name: &str, redrive: Option<String>) -> (String, String) {
-        let sqs = self.sqs();
-        let mut request = sqs.create_queue().queue_name(name);
-        if let Some(policy) = redrive {
-            request = request.attributes(QueueAttributeName::RedrivePolicy, policy);
-        }
-        let url = request
-            .send()
-            .await
-            .expect("queue created")
-            .queue_url
-            .unwrap();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone();
-        (url, arn)
+        let attributes: Vec<_> = redrive
+            .map(|policy| (QueueAttributeName::RedrivePolicy, policy))
+            .into_iter()
+            .collect();
+        aws::queue(&self.sqs(), name, &attributes).await
     }
 
     /// Runs flightctl against this environment: `VERB --env … --endpoint-url …

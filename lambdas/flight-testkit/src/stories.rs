@@ -7,10 +7,6 @@
 //! Every metric kind of the default catalog is reachable: durations with
 //! activate/pass cycles and two partitions, counts, occurrences, and the
 //! ratio of a patch run (with empty id lists, and 0/0).
-//!
-//! Self-contained (crates only, no sibling module), so the flight-aws tests
-//! include it with `#[path]`.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
@@ -18,13 +14,7 @@ use flight_core::engine::{measure_all, Measurement};
 use flight_core::{Catalog, Event};
 use serde_json::{json, Map, Value};
 
-/// 2026-11-01T00:00:00Z in milliseconds: the clock's start in these tests.
-pub const NOW: i64 = 1_793_491_200_000;
-pub const SECOND: i64 = 1_000;
-pub const MINUTE: i64 = 60_000;
-pub const HOUR: i64 = 3_600_000;
-/// Event times start here: ten days before [`NOW`], inside CloudWatch's range.
-pub const EPOCH: i64 = NOW - 10 * 24 * HOUR;
+use crate::clock::{EPOCH, MINUTE};
 
 /// The event types a spec can name, in the order of [`Spec::kind`].
 pub const TYPES: &[&str] = &[
@@ -64,7 +54,9 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// Aggregates per domain.
     pub const AGGREGATES: u8 = 2;
+    /// The span of event minutes.
     pub const MINUTES: u16 = 90;
 
     /// A spec from raw numbers (a seeded generator's draws).
@@ -83,6 +75,7 @@ impl Spec {
         }
     }
 
+    /// The event type it names.
     pub fn event_type(&self) -> &'static str {
         TYPES[self.kind as usize % TYPES.len()]
     }
@@ -205,6 +198,9 @@ pub fn history(specs: &[Spec], namespace: &str) -> Vec<Value> {
 pub struct Draws(pub u64);
 
 impl Draws {
+    /// The next draw. (Never exhausted, so not an `Iterator`: the tests call
+    /// `draws.next()` for a number, not an `Option`.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -226,13 +222,10 @@ impl Draws {
     }
 }
 
-pub fn catalog() -> std::sync::Arc<Catalog> {
-    std::sync::Arc::new(Catalog::default_catalog())
-}
-
 /// A data point's stable identity: metric, aggregate, completing event, dimensions.
 pub type Identity = (String, String, String, String);
 
+/// The identity of a published data point.
 pub fn identity(m: &Measurement) -> Identity {
     (
         m.metric.clone(),
@@ -281,6 +274,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Compares what was published with the definition.
     pub fn of(expected: &BTreeMap<Identity, f64>, published: &[Measurement]) -> Comparison {
         let tally = tally(published);
         let mut c = Comparison::default();
@@ -330,123 +324,4 @@ pub fn entry(event: &Value) -> Value {
         "Detail": event["detail"].to_string(),
         "Time": event["time"],
     })
-}
-
-/// SPEC §4 written out again, naively and apart from the engine: every data
-/// point of a set of events. `measure_all` must agree with it.
-pub fn oracle(
-    catalog: &Catalog,
-    events: &[Event],
-    environment: Option<&str>,
-) -> BTreeMap<Identity, f64> {
-    use flight_core::catalog::Quantity;
-    use flight_core::MetricKind;
-    let mut unique: BTreeMap<(String, String), &Event> = BTreeMap::new();
-    for e in events {
-        unique
-            .entry((e.aggregate_id.clone(), e.event_id.clone()))
-            .or_insert(e);
-    }
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let quantity = |e: &Event, field: &str, q: Quantity| -> f64 {
-        match (q, &e.payload[field]) {
-            (Quantity::Number, Value::Number(n)) => n.as_f64().unwrap(),
-            (Quantity::Number, Value::String(s)) => s.trim().parse().unwrap(),
-            (Quantity::IdList, Value::String(s)) => {
-                s.split(',').filter(|id| !id.trim().is_empty()).count() as f64
-            }
-            (Quantity::IdList, Value::Array(ids)) => ids.len() as f64,
-            (_, other) => panic!("unreadable quantity {other}"),
-        }
-    };
-    let mut out = BTreeMap::new();
-    for metric in &catalog.metrics {
-        let types: Vec<&str> = match &metric.kind {
-            MetricKind::Duration { start, end } => vec![start, end],
-            MetricKind::Occurrences { counted, end } => vec![counted, end],
-            MetricKind::Count { event }
-            | MetricKind::Value { event, .. }
-            | MetricKind::Ratio { event, .. } => vec![event],
-        };
-        // (aggregate, partition) to its events.
-        type Groups<'a> = BTreeMap<(String, Vec<(String, String)>), Vec<&'a Event>>;
-        let mut groups: Groups = BTreeMap::new();
-        for e in unique
-            .values()
-            .filter(|e| types.contains(&e.event_type.as_str()))
-        {
-            let partition = metric
-                .partition_by
-                .iter()
-                .map(|f| (f.clone(), text(&e.payload[f])))
-                .collect();
-            groups
-                .entry((e.aggregate_id.clone(), partition))
-                .or_default()
-                .push(e);
-        }
-        for ((aggregate, partition), mut group) in groups {
-            group.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
-            let mut dimensions: BTreeMap<String, String> = partition.into_iter().collect();
-            if let Some(env) = environment {
-                dimensions.insert("Environment".into(), env.into());
-            }
-            let mut point = |e: &Event, value: f64| {
-                let id = (
-                    metric.name.clone(),
-                    aggregate.clone(),
-                    e.event_id.clone(),
-                    format!("{dimensions:?}"),
-                );
-                out.insert(id, value);
-            };
-            let mut earliest_start: Option<i64> = None;
-            let mut counted = 0;
-            for e in group {
-                let t = e.event_type.as_str();
-                match &metric.kind {
-                    MetricKind::Duration { start, end } => {
-                        if t == end {
-                            if let Some(s) = earliest_start.take() {
-                                point(e, (e.time - s) as f64 / 1000.0);
-                            }
-                        } else if t == start && earliest_start.is_none() {
-                            earliest_start = Some(e.time);
-                        }
-                    }
-                    MetricKind::Occurrences { counted: c, end } => {
-                        if t == end {
-                            point(e, counted as f64);
-                            counted = 0;
-                        } else if t == c {
-                            counted += 1;
-                        }
-                    }
-                    MetricKind::Count { .. } => point(e, 1.0),
-                    MetricKind::Value {
-                        field, quantity: q, ..
-                    } => point(e, quantity(e, field, *q)),
-                    MetricKind::Ratio {
-                        numerator,
-                        denominator,
-                        quantity: q,
-                        scale,
-                        ..
-                    } => {
-                        let sum = |fields: &[String]| -> f64 {
-                            fields.iter().map(|f| quantity(e, f, *q)).sum()
-                        };
-                        let den = sum(denominator);
-                        if den != 0.0 {
-                            point(e, sum(numerator) / den * scale);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
 }

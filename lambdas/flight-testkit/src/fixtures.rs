@@ -1,9 +1,6 @@
-//! Builders shared by the domain tests: EventBridge events and a service over
-//! the in-memory store, sink and clock.
-#![allow(dead_code)]
-
-pub mod faults;
-pub mod stories;
+//! Hand-written fixtures for the domain tests: EventBridge events of the
+//! default catalog, a service over the in-memory store, sink and clock, and
+//! what it published, in short.
 
 use std::sync::Arc;
 
@@ -12,12 +9,10 @@ use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::{Catalog, Event, FlightController, Settings};
 use serde_json::{json, Value};
 
-pub type Service = FlightController<Arc<MemoryStore>, Arc<CollectingSink>, Arc<ManualClock>>;
+use crate::clock::{EPOCH, HOUR, MINUTE, NOW};
 
-/// 2026-11-01T00:00:00Z in milliseconds: "now" for the tests.
-pub const NOW: i64 = 1_793_491_200_000;
-pub const MINUTE: i64 = 60_000;
-pub const HOUR: i64 = 3_600_000;
+/// The service over the in-memory store, a collecting sink and a manual clock.
+pub type Service = FlightController<Arc<MemoryStore>, Arc<CollectingSink>, Arc<ManualClock>>;
 
 /// An EventBridge event of `event_type` for `aggregate`, `minutes` after a fixed start.
 pub fn event(event_type: &str, aggregate: &str, minutes: i64, id: &str) -> Value {
@@ -31,7 +26,7 @@ pub fn event(event_type: &str, aggregate: &str, minutes: i64, id: &str) -> Value
             "event_id": id,
             "event_type": event_type,
             "aggregate_id": aggregate,
-            "time": (NOW - 10 * 24 * HOUR) / 1000 + minutes * 60,
+            "time": EPOCH / 1000 + minutes * 60,
         }
     })
 }
@@ -49,6 +44,7 @@ pub fn event_with(
     e
 }
 
+/// A guardrail event: `guardrail_id` in its payload.
 pub fn guardrail(
     event_type: &str,
     aggregate: &str,
@@ -65,6 +61,7 @@ pub fn guardrail(
     )
 }
 
+/// The default catalog (`events/catalog.yaml`).
 pub fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog::default_catalog())
 }
@@ -134,6 +131,7 @@ pub async fn published_for(events: &[Value]) -> Vec<Point> {
     summary(&service.sink().published())
 }
 
+/// The values published for `metric`, in order.
 pub fn metric_values(published: &[Point], metric: &str) -> Vec<f64> {
     published
         .iter()

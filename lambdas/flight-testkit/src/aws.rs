@@ -1,10 +1,12 @@
-//! Shared by the integration tests: the local stack's endpoints (from
-//! `scripts/services.sh`), unique names, and polling without fixed sleeps.
-#![allow(dead_code)]
+//! The integration tests' helpers for the local stack (feature `aws`): the
+//! services' endpoints (from `scripts/services.sh`), unique names, polling
+//! without fixed sleeps, stores on new DynamoDB Local tables and SQS queues.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
 
 /// The endpoint in `var`, or `None` when `FC_SKIP_INTEGRATION=1` (after saying
 /// the test skipped). Unset otherwise, the test fails: integration tests must
@@ -72,4 +74,34 @@ pub async fn new_store(test: &str) -> Option<flight_aws::DynamoStore> {
         .await
         .unwrap_or_else(|e| panic!("creating table {table} at {endpoint}: {e}"));
     Some(flight_aws::DynamoStore::new(client, table))
+}
+
+/// Creates an SQS queue with `attributes` (a redrive policy, a visibility
+/// timeout); its URL and ARN.
+pub async fn queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(QueueAttributeName, String)],
+) -> (String, String) {
+    let mut request = sqs.create_queue().queue_name(name);
+    for (attribute, value) in attributes {
+        request = request.attributes(attribute.clone(), value);
+    }
+    let url = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating queue {name}: {e}"))
+        .queue_url
+        .expect("a queue URL");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("reading queue {name}'s attributes: {e}"))
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    (url, arn)
 }
