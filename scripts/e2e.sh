@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests through the capture table, with scripts/put-events.sh
-# (`flightctl test-run`): the
-# way a producer's events travel (PutEvents, rules, functions, store, metrics),
-# proven asynchronously.
+# (`flightctl test-run`): the way a producer's events travel (PutEvents,
+# rules, functions, store, metrics), proven asynchronously.
 #
 #   Local (always): on the stack left by `scripts/local.sh --keep` (started
 #   here, and stopped at the end, when none runs):
