@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use flight_core::envelope::format_time;
 
 use super::{message, part, where_it_comes_from, Clients, Options, Part};
 use crate::duration;
