@@ -80,8 +80,7 @@ impl LocalEnv<'_> {
         let partial = path.with_extension("env.partial");
         std::fs::write(&partial, self.render(&services))
             .with_context(|| format!("cannot write {}", partial.display()))?;
-        std::fs::rename(&partial, path)
-            .with_context(|| format!("cannot write {}", path.display()))
+        std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
     }
 }
 

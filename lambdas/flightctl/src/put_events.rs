@@ -14,8 +14,10 @@ use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-pub use flight_aws::eventbridge::{CallError, EntryResult, EventBridgeBus, EventBus, OutgoingEntry};
 use flight_aws::eventbridge::is_permanent;
+pub use flight_aws::eventbridge::{
+    CallError, EntryResult, EventBridgeBus, EventBus, OutgoingEntry,
+};
 use flight_core::envelope::parse_time;
 use flight_core::replay::{entry_to_event, read_entries};
 use flight_core::{Catalog, Event, Millis};
@@ -272,8 +274,7 @@ pub async fn send(
                         settled += 1;
                     }
                     EntryResult::Failed { code, message } => {
-                        let permanent =
-                            is_permanent(&code) || code == "CallRefused";
+                        let permanent = is_permanent(&code) || code == "CallRefused";
                         if permanent || last_round {
                             outcome[i] = Some(Delivery::Failed {
                                 code,

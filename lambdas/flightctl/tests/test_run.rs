@@ -67,7 +67,10 @@ fn a_test_run_without_files_or_environment_says_what_to_give() {
     let out = flightctl_nowhere(&["test-run", &sample("guardrail.json")]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("which environment? Give --env NAME"), "{stderr}");
+    assert!(
+        stderr.contains("which environment? Give --env NAME"),
+        "{stderr}"
+    );
 
     let out = flightctl_nowhere(&["test-run", "--env", "dev", "/nonexistent.json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -82,12 +85,15 @@ fn endpoints() -> Option<(String, String)> {
         return None;
     }
     let get = |name: &str| {
-        std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: run `scripts/services.sh start` and \
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name} is not set: run `scripts/services.sh start` and \
                  `eval \"$(scripts/services.sh env)\"` first (or set FC_SKIP_INTEGRATION=1)"
-            )
-        })
+                )
+            })
     };
     Some((get("FC_AWS_ENDPOINT"), get("FC_DYNAMODB_ENDPOINT")))
 }
@@ -150,7 +156,13 @@ async fn integration_a_run_nothing_captures_puts_its_stamped_entries_and_reports
         .put_targets()
         .rule("all")
         .event_bus_name(&bus)
-        .targets(RuleTarget::builder().id("q").arn(queue_arn).build().unwrap())
+        .targets(
+            RuleTarget::builder()
+                .id("q")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -198,7 +210,10 @@ async fn integration_a_run_nothing_captures_puts_its_stamped_entries_and_reports
     for detail in &details {
         assert_eq!(detail["test_run_id"], "run-it", "{detail}");
         assert!(
-            detail["aggregate_id"].as_str().unwrap().ends_with("~run-it"),
+            detail["aggregate_id"]
+                .as_str()
+                .unwrap()
+                .ends_with("~run-it"),
             "{detail}"
         );
     }

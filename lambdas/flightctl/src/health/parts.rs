@@ -11,7 +11,11 @@ use crate::duration;
 use crate::target::{FunctionNames, Target};
 
 /// A table's health, or `None` when it does not exist.
-pub(crate) async fn table(client: &aws_sdk_dynamodb::Client, name: &str, target: &Target) -> Option<Part> {
+pub(crate) async fn table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    target: &Target,
+) -> Option<Part> {
     match client.describe_table().table_name(name).send().await {
         Ok(out) => {
             let table = out.table()?;
@@ -376,4 +380,3 @@ pub async fn lambda_function(
         part(false, problems.join("; "))
     }
 }
-

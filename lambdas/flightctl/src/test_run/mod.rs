@@ -140,7 +140,10 @@ mod tests {
     fn what_cannot_be_put_at_all_is_named_before_anything_is_sent() {
         let problems = prepare(
             &[
-                file("no-detail.json", json!([{"Source": "s", "DetailType": "Test"}])),
+                file(
+                    "no-detail.json",
+                    json!([{"Source": "s", "DetailType": "Test"}]),
+                ),
                 ("not-json.json".to_string(), "{".to_string()),
             ],
             "run-1",

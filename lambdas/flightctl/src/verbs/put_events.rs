@@ -118,7 +118,5 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    Ok(super::status(
-        receipts.iter().all(put_events::Receipt::ok),
-    ))
+    Ok(super::status(receipts.iter().all(put_events::Receipt::ok)))
 }

@@ -114,14 +114,19 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
 
     let catalog = target.catalog.clone();
-    let stamped: Vec<(String, String)> =
-        run.files.iter().map(|f| (f.name.clone(), f.text())).collect();
+    let stamped: Vec<(String, String)> = run
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.text()))
+        .collect();
     let expected = prove::expected(Arc::clone(&catalog), &stamped).await;
     let timeout = args
         .timeout
         .unwrap_or(if target.is_local() { 60 } else { 900 });
     let capture_table = &target.names.capture_table;
-    eprintln!("test-run: waiting up to {timeout}s for the measurements in capture table {capture_table}");
+    eprintln!(
+        "test-run: waiting up to {timeout}s for the measurements in capture table {capture_table}"
+    );
     let capture =
         flight_aws::DynamoCapture::new(target.dynamodb(), capture_table.clone(), CAPTURE_TTL);
     let (captured, comparison) =
