@@ -5,11 +5,13 @@
 #
 #   scripts/build.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
 FUNCTIONS=(ingest settle capture)
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  usage
   exit 0
 fi
 
@@ -25,7 +27,7 @@ cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
 mkdir -p dist
 for f in "${FUNCTIONS[@]}"; do
   zip="$target_dir/lambda/$f/bootstrap.zip"
-  [ -f "$zip" ] || { echo "build.sh: $zip was not produced" >&2; exit 1; }
+  [ -f "$zip" ] || die "$zip was not produced"
   cp "$zip" "dist/$f.zip"
   printf '%-28s %8d bytes\n' "dist/$f.zip" "$(stat -c %s "dist/$f.zip")"
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end tests through the capture table, with scripts/put-events.sh: the
-# way a producer's events travel (PutEvents, rules, functions, store, metrics),
-# proven asynchronously.
+# End-to-end tests through the capture table, with scripts/put-events.sh
+# (`flightctl test-run`): the way a producer's events travel (PutEvents,
+# rules, functions, store, metrics), proven asynchronously.
 #
 #   Local (always): on the stack left by `scripts/local.sh --keep` (started
 #   here, and stopped at the end, when none runs):
@@ -14,8 +14,8 @@
 #   this says it skipped and why.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL_DIR="${FC_LOCAL_DIR:-${TMPDIR:-/tmp}/flight-controller-local-${USER:-$(id -un)}}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PUT="$ROOT/scripts/put-events.sh"
 
 passed=0
@@ -46,7 +46,7 @@ run() {
 }
 
 started_here=""
-if [ ! -f "$LOCAL_DIR/local.env" ]; then
+if [ ! -f "$LOCAL_ENV" ]; then
   echo "e2e: no local stack running: starting one (scripts/local.sh --keep)"
   started_here=1
   trap 'bash "$ROOT/scripts/local.sh" stop' EXIT
@@ -60,7 +60,7 @@ run "local: a second run of the same story stays apart from the first" 0 "7 of 7
 run "local: a run that cannot have finished reports what is missing" 1 "MISSING (expected, not captured)" -- \
   bash "$PUT" --timeout 0 "$ROOT/events/identity.json"
 run "local: no entry files is a usage error" 2 "no entry files given" -- bash "$PUT"
-run "local: an unknown option is a usage error" 2 "unknown option" -- bash "$PUT" --frobnicate "$ROOT/events/guardrail.json"
+run "local: an unknown option is a usage error" 2 "unexpected argument '--frobnicate'" -- bash "$PUT" --frobnicate "$ROOT/events/guardrail.json"
 
 if [ -n "$started_here" ]; then
   bash "$ROOT/scripts/local.sh" stop

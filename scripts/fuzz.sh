@@ -17,20 +17,21 @@
 # $FC_FUZZ_TARGET_DIR (default ~/.cache/flight-controller/target-fuzz).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 seconds=60
 update=""
 for arg in "$@"; do
   case "$arg" in
     --update-corpus) update=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *[!0-9]* | "") echo "fuzz: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *[!0-9]* | "") say "unknown argument '$arg' (try --help)"; exit 2 ;;
     *) seconds="$arg" ;;
   esac
 done
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "fuzz: installing cargo-fuzz (cargo install cargo-fuzz --locked)" >&2
+  say "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
   cargo install cargo-fuzz --locked >&2
 fi
 

@@ -7,31 +7,22 @@
 # FC_LAMBDA_WATCH_TIMEOUT seconds (default 600, a first compile included).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL_DIR="${FC_LOCAL_DIR:-${TMPDIR:-/tmp}/flight-controller-local-${USER:-$(id -un)}}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FIXTURE="$ROOT/lambdas/ingest/fixtures/guardrail-activated.json"
 TIMEOUT="${FC_LAMBDA_WATCH_TIMEOUT:-600}"
 
-say() { printf 'lambda-smoke: %s\n' "$*" >&2; }
-
-[ -f "$LOCAL_DIR/local.env" ] || { say "no local stack: start one with scripts/local.sh --keep"; exit 1; }
-# shellcheck disable=SC1091
-source "$LOCAL_DIR/local.env"
+[ -f "$LOCAL_ENV" ] || die "no local stack: start one with scripts/local.sh --keep"
+# shellcheck disable=SC1090
+source "$LOCAL_ENV"
 eval "$(bash "$ROOT/scripts/setup.sh" --env)"
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(free_port)"
 log="$LOCAL_DIR/lambda-watch.log"
 
 watch_pid=""
 stop_watch() {
-  [ -n "$watch_pid" ] || return 0
-  kill -TERM -- "-$watch_pid" 2>/dev/null || true
-  for _ in $(seq 150); do
-    { kill -0 "$watch_pid" 2>/dev/null || listening "$port"; } || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$watch_pid" 2>/dev/null || true
+  stop_group "$watch_pid" "$port"
   watch_pid=""
 }
 trap stop_watch EXIT

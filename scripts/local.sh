@@ -5,9 +5,10 @@
 # provisions in AWS (the bus, a rule per event type with the patterns of
 # terraform/modules/catalog, the event store, the capture table, the SLO
 # alarms and the dashboard), starts a dispatcher that delivers each rule's
-# events to its function as Lambda would, puts every sample story of events/
-# on the bus with `aws events put-events`, waits until their measurements are
-# published, and prints them per metric with the SLO status.
+# events to its function as Lambda would, and puts every sample story of
+# events/ on the bus as a test run (scripts/put-events.sh: `flightctl
+# test-run`), waits until their measurements are published, and prints them
+# per metric with the SLO status.
 #
 #   scripts/local.sh           run the sample stories, then stop everything
 #   scripts/local.sh --keep    leave the stack running and print how to use it
@@ -21,16 +22,12 @@
 # State and logs: $FC_LOCAL_DIR (default ${TMPDIR:-/tmp}/flight-controller-local-$USER).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL_DIR="${FC_LOCAL_DIR:-${TMPDIR:-/tmp}/flight-controller-local-${USER:-$(id -un)}}"
-LOCAL_ENV="$LOCAL_DIR/local.env"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The services of this stack, apart from those scripts/test.sh starts.
 export FC_STATE_DIR="$LOCAL_DIR/services"
 ENVIRONMENT=local
 LATENESS_WINDOW_SECONDS=2
-
-say() { printf 'local: %s\n' "$*" >&2; }
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 keep=""
 case "${1:-}" in
@@ -42,19 +39,12 @@ case "${1:-}" in
 esac
 [ $# -le 1 ] || { usage >&2; exit 2; }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-recorded() { sed -n "s/^export $1=//p" "$LOCAL_ENV" 2>/dev/null | tr -d "'\"" | tail -n1; }
+dispatcher=""
 
 # Stops the dispatcher (its own process group) and the services, and waits
 # until they are gone; safe to call twice.
 stop_stack() {
-  local pid
-  pid="$(recorded FC_DISPATCHER_PID)"
-  if alive "$pid" && [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-    alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
+  stop_group "${dispatcher:-$(recorded "$LOCAL_ENV" FC_DISPATCHER_PID)}"
   bash "$ROOT/scripts/services.sh" stop
   rm -f "$LOCAL_ENV"
 }
@@ -65,7 +55,7 @@ if [ "${1:-}" = stop ]; then
   exit 0
 fi
 
-if [ -f "$LOCAL_ENV" ] && alive "$(recorded FC_DISPATCHER_PID)"; then
+if [ -f "$LOCAL_ENV" ] && alive "$(recorded "$LOCAL_ENV" FC_DISPATCHER_PID)"; then
   say "a local stack is already running (see $LOCAL_ENV); stop it first: scripts/local.sh stop"
   exit 1
 fi
@@ -94,11 +84,8 @@ say "installing tools (idempotent)"
 bash "$ROOT/scripts/setup.sh"
 eval "$(bash "$ROOT/scripts/setup.sh" --env)"
 
-say "building flight-local (the provisioner and dispatcher)"
-cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local
-target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-FLIGHT_LOCAL="$target_dir/debug/flight-local"
+say "building flight-local (the provisioner and dispatcher) and flightctl (test runs)"
+FLIGHT_LOCAL="$(cargo_bin flight-local flightctl)"
 
 say "starting DynamoDB Local and moto server"
 bash "$ROOT/scripts/services.sh" start >/dev/null
@@ -120,30 +107,23 @@ TF_DATA_DIR="$tf/data" terraform -chdir="$ROOT/terraform/modules/catalog" output
 
 say "provisioning the local stack"
 "$FLIGHT_LOCAL" provision --outputs "$tf/outputs.json" --stack "$LOCAL_DIR/stack.json"
-read -r bus capture_table event_table alarm_prefix < <(python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1]))
-print(s["bus"], s["capture_table"], s["event_table"], s["slo_alarm_prefix"] or "-")' "$LOCAL_DIR/stack.json")
 
 say "starting the dispatcher (log: $LOCAL_DIR/dispatcher.log)"
-setsid "$FLIGHT_LOCAL" dispatch --stack "$LOCAL_DIR/stack.json" >"$LOCAL_DIR/dispatcher.log" 2>&1 </dev/null &
+# Once ready, it writes $LOCAL_ENV: the services' env, the stack's names, its pid.
+rm -f "$LOCAL_ENV"
+setsid "$FLIGHT_LOCAL" dispatch --stack "$LOCAL_DIR/stack.json" \
+  --env-file "$LOCAL_ENV" --services-env "$FC_STATE_DIR/services.env" \
+  >"$LOCAL_DIR/dispatcher.log" 2>&1 </dev/null &
 dispatcher=$!
-{
-  cat "$FC_STATE_DIR/services.env"
-  echo "export FC_BUS=$bus"
-  echo "export FC_CAPTURE_TABLE=$capture_table"
-  echo "export FC_EVENT_TABLE=$event_table"
-  echo "export FC_SLO_ALARM_PREFIX=$alarm_prefix"
-  echo "export FC_STACK_FILE=$LOCAL_DIR/stack.json"
-  echo "export FC_LOCAL_BIN=$FLIGHT_LOCAL"
-  echo "export FC_DISPATCHER_PID=$dispatcher"
-} >"$LOCAL_ENV"
 for _ in $(seq 300); do
-  grep -q '"dispatcher ready"' "$LOCAL_DIR/dispatcher.log" 2>/dev/null && break
+  [ -f "$LOCAL_ENV" ] && break
   alive "$dispatcher" || { say "the dispatcher exited:"; cat "$LOCAL_DIR/dispatcher.log" >&2; exit 1; }
   sleep 0.1
 done
-grep -q '"dispatcher ready"' "$LOCAL_DIR/dispatcher.log" || { say "the dispatcher did not get ready in 30 s"; exit 1; }
+[ -f "$LOCAL_ENV" ] || { say "the dispatcher did not get ready in 30 s"; exit 1; }
+bus="$(recorded "$LOCAL_ENV" FC_BUS)"
+event_table="$(recorded "$LOCAL_ENV" FC_EVENT_TABLE)"
+capture_table="$(recorded "$LOCAL_ENV" FC_CAPTURE_TABLE)"
 
 say "putting every sample story on bus $bus and waiting for its measurements"
 FC_LOCAL_DIR="$LOCAL_DIR" bash "$ROOT/scripts/put-events.sh" --report "$ROOT"/events/*.json

@@ -14,15 +14,16 @@
 # of generated cases; FC_PROPTEST_RANDOM=1 draws new ones instead of the
 # fixed seed behind the README's figures.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 fuzz_seconds=""
 case "${1:-}" in
   "") ;;
   --fuzz) fuzz_seconds="${2:?--fuzz needs a number of seconds}" ;;
-  -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "reliability: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  -h | --help) usage; exit 0 ;;
+  *) say "unknown argument '$1' (try --help)"; exit 2 ;;
 esac
 
 bash scripts/setup.sh >&2

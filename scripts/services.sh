@@ -13,28 +13,15 @@
 # default 60) bounds the wait for each service to answer.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+HERE="$ROOT/scripts"
 STATE_DIR="${FC_STATE_DIR:-${TMPDIR:-/tmp}/flight-controller-${USER:-$(id -un)}}"
 ENV_FILE="$STATE_DIR/services.env"
 TIMEOUT="${FC_SERVICES_TIMEOUT:-60}"
 
-say() { printf 'services: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# Whether something accepts TCP connections on 127.0.0.1:$1.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Reads the recorded values without sourcing anything but our own file.
-recorded() { sed -n "s/^export $1=//p" "$ENV_FILE" 2>/dev/null | tr -d "'\"" | tail -n1; }
-
 running() {
-  [ -f "$ENV_FILE" ] && alive "$(recorded FC_DYNAMODB_PID)" && alive "$(recorded FC_MOTO_PID)"
+  [ -f "$ENV_FILE" ] && alive "$(recorded "$ENV_FILE" FC_DYNAMODB_PID)" && alive "$(recorded "$ENV_FILE" FC_MOTO_PID)"
 }
 
 # start_service NAME PORT LOG CMD...: starts CMD in its own session (so its
@@ -71,35 +58,13 @@ wait_for() {
   done
 }
 
-# stop_group PID PORT: stops the process group PID (TERM, then KILL after
-# 15 s) and waits until it is gone and nothing listens on PORT.
-stop_group() {
-  local pid="$1" port="$2" deadline signal=TERM
-  [ -n "$pid" ] || return 0
-  # Only a group we started: its leader is $pid (setsid made it so).
-  if alive "$pid" && [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then
-    kill -TERM -- "-$pid" 2>/dev/null || true
-  fi
-  deadline=$((SECONDS + 15))
-  while alive "$pid" || { [ -n "$port" ] && listening "$port"; }; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      [ "$signal" = KILL ] && die "process group $pid (port $port) does not stop"
-      signal=KILL
-      say "process group $pid did not stop on TERM: sending KILL"
-      kill -KILL -- "-$pid" 2>/dev/null || true
-      deadline=$((SECONDS + 10))
-    fi
-    sleep 0.1
-  done
-}
-
 cmd_stop() {
   if [ ! -f "$ENV_FILE" ]; then
     say "nothing to stop (no $ENV_FILE)"
     return 0
   fi
-  stop_group "$(recorded FC_DYNAMODB_PID)" "$(recorded FC_DYNAMODB_PORT)"
-  stop_group "$(recorded FC_MOTO_PID)" "$(recorded FC_MOTO_PORT)"
+  stop_group "$(recorded "$ENV_FILE" FC_DYNAMODB_PID)" "$(recorded "$ENV_FILE" FC_DYNAMODB_PORT)"
+  stop_group "$(recorded "$ENV_FILE" FC_MOTO_PID)" "$(recorded "$ENV_FILE" FC_MOTO_PORT)"
   rm -f "$ENV_FILE"
   say "stopped"
 }

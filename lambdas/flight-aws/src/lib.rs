@@ -10,6 +10,7 @@ mod config;
 mod dynamo;
 mod emf;
 mod error;
+pub mod eventbridge;
 pub mod item;
 mod operator;
 

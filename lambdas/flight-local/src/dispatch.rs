@@ -91,8 +91,13 @@ fn lookup(environment: &BTreeMap<String, String>) -> impl Fn(&str) -> Option<Str
     }
 }
 
-/// Runs until the process is stopped.
-pub async fn run(stack: Stack, settle_every: Duration) -> Result<()> {
+/// Runs until the process is stopped; `ready` runs once every function is
+/// being served (the dispatcher then writes the stack's env file).
+pub async fn run(
+    stack: Stack,
+    settle_every: Duration,
+    ready: impl FnOnce(&Stack) -> Result<()>,
+) -> Result<()> {
     let config = flight_aws::aws_config(None).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let mut tasks = tokio::task::JoinSet::new();
@@ -131,6 +136,7 @@ pub async fn run(stack: Stack, settle_every: Duration) -> Result<()> {
         settle_every_ms = settle_every.as_millis() as u64,
         "dispatcher ready"
     );
+    ready(&stack)?;
     while let Some(ended) = tasks.join_next().await {
         ended.context("a dispatcher task ended")?;
     }

@@ -1,11 +1,16 @@
 //! `flightctl`, Flight Controller's command line for operators and producers,
-//! as a library: the verbs that talk to an environment (`put-events`,
-//! `report`, `backfill`, `health`) and what they share (the target
-//! environment, durations). `main.rs` is the command line around them.
+//! as a library. `verbs` holds one file per verb (its arguments, help text and
+//! `run`); the logic the verbs share or test on its own lives beside it: the
+//! catalog they load, the target environment, durations, and what
+//! `put-events`, `test-run`, `report`, `backfill` and `health` compute.
+//! `main.rs` parses the command line and dispatches to a verb.
 
 pub mod backfill;
+pub mod catalog;
 pub mod duration;
 pub mod health;
 pub mod put_events;
 pub mod report;
 pub mod target;
+pub mod test_run;
+pub mod verbs;

@@ -6,16 +6,18 @@
 //! EventBridge reports as failed (`FailedEntryCount`) are sent again with
 //! exponential backoff. Every entry gets a receipt: its event id, or why not.
 //!
-//! The bus is behind [`EventBus`], so tests can inject partial failures.
+//! The bus is behind `flight_aws::eventbridge`'s [`EventBus`] port (its
+//! adapter, classification and entry types live there), so tests can inject
+//! partial failures. `flightctl test-run` sends through [`send`] too.
 
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_eventbridge::primitives::DateTime;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use flight_aws::eventbridge::is_permanent;
+pub use flight_aws::eventbridge::{
+    CallError, EntryResult, EventBridgeBus, EventBus, OutgoingEntry,
+};
 use flight_core::envelope::parse_time;
 use flight_core::replay::{entry_to_event, read_entries};
 use flight_core::{Catalog, Event, Millis};
@@ -25,42 +27,6 @@ use serde_json::Value;
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
 /// ...and at most 256 KB per call, entry sizes counted as AWS counts them.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
-
-/// Error codes of failed entries that no retry can fix.
-const PERMANENT_CODES: &[&str] = &[
-    "MalformedDetail",
-    "InvalidArgument",
-    "ValidationException",
-    "AccessDeniedException",
-    "NotAuthorizedForSourceException",
-    "NotAuthorizedForDetailTypeException",
-    "ResourceNotFoundException",
-];
-
-/// A PutEvents entry as sent (the bus is the [`EventBus`]'s).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutgoingEntry {
-    pub source: String,
-    pub detail_type: String,
-    /// The detail, as JSON text.
-    pub detail: String,
-    pub time: Option<Millis>,
-    pub resources: Vec<String>,
-    pub trace_header: Option<String>,
-}
-
-impl OutgoingEntry {
-    /// The entry's size as AWS counts it against the 256 KB of a call: 14
-    /// bytes for a time, and the UTF-8 bytes of source, detail type, detail
-    /// and each resource.
-    pub fn size(&self) -> usize {
-        self.time.map_or(0, |_| 14)
-            + self.source.len()
-            + self.detail_type.len()
-            + self.detail.len()
-            + self.resources.iter().map(String::len).sum::<usize>()
-    }
-}
 
 /// An entry that passed validation, with what the ingest function will make of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +73,21 @@ pub fn prepare(
 fn check(catalog: &Catalog, entry: &Value, now: Millis) -> Result<Checked, String> {
     let event = entry_to_event(entry, "flightctl-validation", now)?;
     let parsed = Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())?;
+    Ok(Checked {
+        entry: outgoing(entry)?,
+        event_id: parsed.event_id,
+        event_type: parsed.event_type,
+        aggregate_id: parsed.aggregate_id,
+        named_bus: entry
+            .get("EventBusName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// The entry as PutEvents takes it, or why EventBridge itself would refuse it
+/// (no ingest validation: a test run also puts what the functions reject).
+pub fn outgoing(entry: &Value) -> Result<OutgoingEntry, String> {
     let text = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_string);
     let detail = match entry.get("Detail") {
         Some(Value::String(detail)) => detail.clone(),
@@ -143,39 +124,7 @@ fn check(catalog: &Catalog, entry: &Value, now: Millis) -> Result<Checked, Strin
             "entry: {size} bytes, more than the {MAX_REQUEST_BYTES} bytes PutEvents takes; put large data elsewhere (S3) and send a reference"
         ));
     }
-    Ok(Checked {
-        entry: outgoing,
-        event_id: parsed.event_id,
-        event_type: parsed.event_type,
-        aggregate_id: parsed.aggregate_id,
-        named_bus: text("EventBusName"),
-    })
-}
-
-/// What the bus said of one entry of a call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EntryResult {
-    Accepted { eventbridge_id: String },
-    Failed { code: String, message: String },
-}
-
-/// A PutEvents call that failed as a whole.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallError {
-    pub message: String,
-    /// Whether the same call may succeed later (throttling, a timeout, a 5xx).
-    pub retryable: bool,
-}
-
-/// An event bus that takes PutEvents calls.
-#[async_trait]
-pub trait EventBus: Send + Sync {
-    /// The bus's name, for messages.
-    fn name(&self) -> &str;
-
-    /// One PutEvents call with these entries (at most 10, at most 256 KB); the
-    /// result of each entry, in order.
-    async fn put_events(&self, entries: &[OutgoingEntry]) -> Result<Vec<EntryResult>, CallError>;
+    Ok(outgoing)
 }
 
 /// How failed entries are retried: up to `max_attempts` sends of each entry,
@@ -325,8 +274,7 @@ pub async fn send(
                         settled += 1;
                     }
                     EntryResult::Failed { code, message } => {
-                        let permanent =
-                            PERMANENT_CODES.contains(&code.as_str()) || code == "CallRefused";
+                        let permanent = is_permanent(&code) || code == "CallRefused";
                         if permanent || last_round {
                             outcome[i] = Some(Delivery::Failed {
                                 code,
@@ -496,96 +444,6 @@ pub fn receipts(prepared: &[Prepared], deliveries: Option<&[Delivery]>) -> Vec<R
         .collect()
 }
 
-/// The EventBridge bus of an environment.
-pub struct EventBridgeBus {
-    client: aws_sdk_eventbridge::Client,
-    name: String,
-}
-
-impl EventBridgeBus {
-    pub fn new(client: aws_sdk_eventbridge::Client, name: impl Into<String>) -> Self {
-        Self {
-            client,
-            name: name.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl EventBus for EventBridgeBus {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn put_events(&self, entries: &[OutgoingEntry]) -> Result<Vec<EntryResult>, CallError> {
-        let request: Vec<PutEventsRequestEntry> = entries
-            .iter()
-            .map(|e| {
-                PutEventsRequestEntry::builder()
-                    .event_bus_name(&self.name)
-                    .source(&e.source)
-                    .detail_type(&e.detail_type)
-                    .detail(&e.detail)
-                    .set_time(e.time.map(DateTime::from_millis))
-                    .set_resources((!e.resources.is_empty()).then(|| e.resources.clone()))
-                    .set_trace_header(e.trace_header.clone())
-                    .build()
-            })
-            .collect();
-        let answer = self
-            .client
-            .put_events()
-            .set_entries(Some(request))
-            .send()
-            .await
-            .map_err(|e| call_error(&self.name, e))?;
-        Ok(answer
-            .entries()
-            .iter()
-            .map(|r| match (r.event_id(), r.error_code()) {
-                (Some(id), None) => EntryResult::Accepted {
-                    eventbridge_id: id.to_string(),
-                },
-                (_, code) => EntryResult::Failed {
-                    code: code.unwrap_or("Unknown").to_string(),
-                    message: r.error_message().unwrap_or("no message").to_string(),
-                },
-            })
-            .collect())
-    }
-}
-
-fn call_error<E>(bus: &str, err: SdkError<E>) -> CallError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let (retryable, hint) = match &err {
-        SdkError::ServiceError(context) => {
-            let status = context.raw().status().as_u16();
-            let code = context.err().code().unwrap_or_default();
-            let throttled = code.contains("Throttl") || code == "LimitExceededException";
-            let hint = if code == "ResourceNotFoundException" {
-                format!(" (bus {bus} does not exist: check --env; is the environment deployed, the local stack running?)")
-            } else {
-                String::new()
-            };
-            (status >= 500 || status == 429 || throttled, hint)
-        }
-        SdkError::ConstructionFailure(_) => (false, String::new()),
-        _ => (
-            true,
-            " (no answer: check the endpoint and your network)".to_string(),
-        ),
-    };
-    CallError {
-        message: format!(
-            "PutEvents on bus {bus}: {}{hint}",
-            DisplayErrorContext(&err)
-        ),
-        retryable,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,19 +455,6 @@ mod tests {
         assert_eq!(batches(&[big, big, big, 10]), vec![0..2, 2..4]);
         assert_eq!(batches(&[MAX_REQUEST_BYTES, 1]), vec![0..1, 1..2]);
         assert!(batches(&[]).is_empty());
-    }
-
-    #[test]
-    fn sizes_are_counted_as_aws_counts_them() {
-        let entry = OutgoingEntry {
-            source: "src".into(),
-            detail_type: "dt".into(),
-            detail: "{}".into(),
-            time: Some(0),
-            resources: vec!["arn".into()],
-            trace_header: None,
-        };
-        assert_eq!(entry.size(), 14 + 3 + 2 + 2 + 3);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | bus | `flight-controller-ENV` |
 //! | event store, capture table | `flight-controller-ENV-events`, `flight-controller-ENV-capture` |
+//! | SLO alarm | `flight-controller-ENV-slo-<SLO name>` |
 //! | function (and its rule) | `flight-controller-ENV-ingest-<event type slug>`, `…-settle`, `…-capture` |
 //! | dead-letter queue | `<function>-dlq` |
 //!
@@ -19,9 +20,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use flight_aws::{DynamoStore, SdkConfig};
-use flight_core::catalog::{Catalog, DEFAULT_CATALOG_NAME, DEFAULT_CATALOG_YAML};
+use flight_core::catalog::Catalog;
 
 /// The prefix of every resource name (Terraform's `name_prefix` default).
 pub const NAME_PREFIX: &str = "flight-controller";
@@ -86,6 +87,8 @@ pub struct Names {
     pub event_table: String,
     /// Exists only where capture is enabled (not in production).
     pub capture_table: String,
+    /// The prefix of the SLO alarms' names (`<prefix>-slo-<SLO name>`).
+    pub slo_alarm_prefix: String,
     /// Ingest functions (one per event type, in catalog order), settle, capture.
     pub functions: Vec<FunctionNames>,
 }
@@ -146,32 +149,10 @@ impl Names {
             bus: prefix.clone(),
             event_table: format!("{prefix}-events"),
             capture_table: format!("{prefix}-capture"),
+            slo_alarm_prefix: format!("{prefix}-slo-"),
             functions,
         }
     }
-}
-
-/// The catalog at `path` (or the built-in one) and the name it is reported under.
-pub fn load_catalog(path: Option<&std::path::Path>) -> Result<(String, Catalog)> {
-    let (name, text) = match path {
-        Some(path) => (
-            path.display().to_string(),
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the catalog {}", path.display()))?,
-        ),
-        None => (
-            DEFAULT_CATALOG_NAME.to_string(),
-            DEFAULT_CATALOG_YAML.to_string(),
-        ),
-    };
-    let catalog = Catalog::parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}\n{name}: {} problem(s); fix them, then run `flightctl validate --catalog {name}`",
-            e.render_for(&name),
-            e.issues.len()
-        )
-    })?;
-    Ok((name, catalog))
 }
 
 fn env(name: &str) -> Option<String> {
@@ -191,7 +172,7 @@ pub struct Target {
 impl Target {
     /// Resolves the options into a target; the error says what to give.
     pub async fn resolve(args: &TargetArgs) -> Result<Target> {
-        let (_, catalog) = load_catalog(args.catalog.as_deref())?;
+        let (_, catalog) = crate::catalog::load(args.catalog.as_deref())?;
         let endpoint = args
             .endpoint_url
             .clone()
@@ -301,6 +282,7 @@ mod tests {
         let names = Names::new("dev", &Catalog::default_catalog());
         assert_eq!(names.bus, "flight-controller-dev");
         assert_eq!(names.event_table, "flight-controller-dev-events");
+        assert_eq!(names.slo_alarm_prefix, "flight-controller-dev-slo-");
         let first = &names.functions[0];
         assert_eq!(first.key, "ingest-project-requested");
         assert_eq!(

@@ -12,9 +12,6 @@ use flight_core::Millis;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// EventBridge takes at most 10 entries per `PutEvents` call.
-pub const MAX_ENTRIES_PER_CALL: usize = 10;
-
 /// How to stamp.
 #[derive(Debug, Clone, Default)]
 pub struct Stamp {

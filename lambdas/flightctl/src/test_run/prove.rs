@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use flight_core::capture::{CaptureStore, CapturedRun};
 use flight_core::catalog::{GoodWhen, Slo};
-use flight_core::engine::Measurement;
+use flight_core::engine::{format_measurement, Measurement};
 use flight_core::envelope::format_time;
 use flight_core::replay::{read_entries, replay, system_now, EntryRejection};
 use flight_core::Catalog;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// How often the capture table is read while waiting.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -207,12 +207,7 @@ pub fn attainment(slo: &Slo, values: &[f64]) -> (usize, usize, bool) {
 /// The summary of a run: counts, then what is missing, wrong or unexpected.
 pub fn summary(run_id: &str, expected: &Expected, run: &CapturedRun, c: &Comparison) -> String {
     let mut out = String::new();
-    let captured_ids: BTreeSet<&str> = run.events.iter().map(|e| e.event_id.as_str()).collect();
-    let missing_events: Vec<&String> = expected
-        .event_ids
-        .iter()
-        .filter(|id| !captured_ids.contains(id.as_str()))
-        .collect();
+    let missing_events = events_not_captured(expected, run);
     let _ = writeln!(
         out,
         "Run {run_id}: {} of {} entries captured as events; {} of {} expected measurements arrived{}.",
@@ -272,6 +267,46 @@ pub fn summary(run_id: &str, expected: &Expected, run: &CapturedRun, c: &Compari
         }
     }
     out
+}
+
+/// The expected events (by event id) the run did not capture.
+pub fn events_not_captured<'a>(expected: &'a Expected, run: &CapturedRun) -> Vec<&'a String> {
+    let captured: BTreeSet<&str> = run.events.iter().map(|e| e.event_id.as_str()).collect();
+    expected
+        .event_ids
+        .iter()
+        .filter(|id| !captured.contains(id.as_str()))
+        .collect()
+}
+
+/// Whether a run passed: exactly the expected measurements arrived, with the
+/// expected values, and every event put was captured.
+pub fn passed(expected: &Expected, run: &CapturedRun, c: &Comparison) -> bool {
+    c.passed() && events_not_captured(expected, run).is_empty()
+}
+
+/// The outcome of a run for scripts (`flightctl test-run --json`).
+pub fn to_json(run_id: &str, expected: &Expected, run: &CapturedRun, c: &Comparison) -> Value {
+    let measurements = |list: &mut dyn Iterator<Item = &Measurement>| -> Vec<Value> {
+        list.map(|m| serde_json::from_str(&format_measurement(m)).unwrap_or(Value::Null))
+            .collect()
+    };
+    json!({
+        "run_id": run_id,
+        "passed": passed(expected, run, c),
+        "entries": expected.entries,
+        "events_captured": run.events.len(),
+        "expected_measurements": expected.measurements.len(),
+        "arrived": measurements(&mut c.arrived.iter()),
+        "missing": measurements(&mut c.missing.iter()),
+        "wrong": c.wrong.iter().map(|(want, got)| json!({
+            "expected": measurements(&mut std::iter::once(want)).pop(),
+            "captured": measurements(&mut std::iter::once(got)).pop(),
+        })).collect::<Vec<_>>(),
+        "unexpected": measurements(&mut c.unexpected.iter()),
+        "events_not_captured": events_not_captured(expected, run),
+        "rejected_by_the_functions": expected.rejections.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
 }
 
 /// Per metric of the catalog: the run's measurements and, per SLO, its

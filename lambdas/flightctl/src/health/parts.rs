@@ -1,156 +1,21 @@
-//! `flightctl health`: a check per part of an environment, in the spirit of
-//! Flyte packs' health JSON: `{"<part>": {"healthy": bool, "status": "…"}}`.
-//!
-//! | part | healthy when |
-//! |---|---|
-//! | `bus:<name>` | the bus exists |
-//! | `rule:<name>` | the function's rule is ENABLED and targets the function (its name), with a dead-letter queue |
-//! | `function:<name>` | in AWS: the Lambda function is Active and had no `Errors` (CloudWatch, `AWS/Lambda`) in the last `--errors-since`. On the local stack, where a dispatcher stands in for Lambda: the function's queue exists and redrives to its dead-letter queue (what the dispatcher polls); the settle function is the dispatcher's schedule, checked by `backlog` |
-//! | `dlq:<name>` | the dead-letter queue holds no message |
-//! | `table:<name>` | the table and its indexes are ACTIVE |
-//! | `backlog:<table>` | no event's data points have been due (settled, unpublished) for longer than `--backlog-after` |
-//!
-//! The capture function, its rule and queue and the capture table are checked
-//! where the capture table exists (test environments; `enable_capture`).
+//! The checks of one part each: a table, a function with its rule, queue
+//! and dead-letter queue (in AWS, or on the local stack where a dispatcher
+//! stands in for Lambda), and a Lambda function's state and recent errors.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use flight_aws::DynamoStore;
-use flight_core::envelope::format_time;
-use flight_core::Millis;
-use serde::Serialize;
 
+use super::{message, part, where_it_comes_from, Clients, Options, Part};
 use crate::duration;
 use crate::target::{FunctionNames, Target};
 
-/// The health of one part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Part {
-    pub healthy: bool,
-    pub status: String,
-}
-
-fn part(healthy: bool, status: impl Into<String>) -> Part {
-    Part {
-        healthy,
-        status: status.into(),
-    }
-}
-
-/// The parts of an environment and their health, in the order checked.
-pub type Report = Vec<(String, Part)>;
-
-/// What `health` looks at.
-#[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// How far back Lambda errors count.
-    pub errors_since: Millis,
-    /// How long settled data points may wait to be published.
-    pub backlog_after: Millis,
-    pub now: Millis,
-}
-
-fn message<E: std::error::Error>(error: E) -> String {
-    aws_sdk_sqs::error::DisplayErrorContext(error).to_string()
-}
-
-/// The AWS clients the checks use, cheap to clone into concurrent tasks.
-#[derive(Clone)]
-struct Clients {
-    events: aws_sdk_eventbridge::Client,
-    sqs: aws_sdk_sqs::Client,
-    lambda: aws_sdk_lambda::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-}
-
-/// Checks every part of the target environment.
-pub async fn check(target: &Target, options: Options) -> Report {
-    let clients = Clients {
-        events: target.eventbridge(),
-        sqs: target.sqs(),
-        lambda: target.lambda(),
-        cloudwatch: target.cloudwatch(),
-    };
-    let dynamodb = target.dynamodb();
-    let names = &target.names;
-    let mut report = Report::new();
-    let bus = match clients
-        .events
-        .describe_event_bus()
-        .name(&names.bus)
-        .send()
-        .await
-    {
-        Ok(_) => part(true, "exists"),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            part(false, format!("missing: {}", where_it_comes_from(target)))
-        }
-        Err(e) => part(false, format!("cannot be read: {}", message(e))),
-    };
-    report.push((format!("bus:{}", names.bus), bus));
-    report.push((
-        format!("table:{}", names.event_table),
-        table(&dynamodb, &names.event_table, target)
-            .await
-            .unwrap_or_else(|| part(false, format!("missing: {}", where_it_comes_from(target)))),
-    ));
-    let capture = table(&dynamodb, &names.capture_table, target).await;
-    let capture_enabled = capture.is_some();
-    if let Some(capture) = capture {
-        report.push((format!("table:{}", names.capture_table), capture));
-    }
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for (position, function) in names.functions.iter().enumerate() {
-        if function.is_capture() && !capture_enabled {
-            continue;
-        }
-        let (clients, function, local) = (clients.clone(), function.clone(), target.is_local());
-        tasks.spawn(async move {
-            (
-                position,
-                function_parts(&clients, &function, local, options).await,
-            )
-        });
-    }
-    let mut parts = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(found) => parts.push(found),
-            Err(e) => report.push((
-                "flightctl".into(),
-                part(false, format!("a check crashed: {e}")),
-            )),
-        }
-    }
-    parts.sort_by_key(|(position, _)| *position);
-    report.extend(parts.into_iter().flat_map(|(_, p)| p));
-
-    let store = target.store();
-    report.push((
-        format!("backlog:{}", names.event_table),
-        backlog(&store, options).await,
-    ));
-    report
-}
-
-fn where_it_comes_from(target: &Target) -> String {
-    if target.is_local() {
-        "is the local stack running? Start it with scripts/local.sh --keep".into()
-    } else {
-        format!(
-            "is environment {0} deployed (scripts/deploy.sh {0}), and are --env, the region and the catalog right?",
-            target.names.environment
-        )
-    }
-}
-
 /// A table's health, or `None` when it does not exist.
-async fn table(client: &aws_sdk_dynamodb::Client, name: &str, target: &Target) -> Option<Part> {
+pub(crate) async fn table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    target: &Target,
+) -> Option<Part> {
     match client.describe_table().table_name(name).send().await {
         Ok(out) => {
             let table = out.table()?;
@@ -199,7 +64,7 @@ async fn table(client: &aws_sdk_dynamodb::Client, name: &str, target: &Target) -
     }
 }
 
-async fn function_parts(
+pub(crate) async fn function_parts(
     clients: &Clients,
     function: &FunctionNames,
     local: bool,
@@ -514,58 +379,4 @@ pub async fn lambda_function(
     } else {
         part(false, problems.join("; "))
     }
-}
-
-async fn backlog(store: &DynamoStore, options: Options) -> Part {
-    let after = duration::format(options.backlog_after);
-    match store.overdue(options.now - options.backlog_after).await {
-        Ok(o) if o.events == 0 => part(true, format!("no settled data points waiting longer than {after}")),
-        Ok(o) => part(
-            false,
-            format!(
-                "{} event(s) with data points due for more than {after}, the oldest since {}: is the settle function \
-                 running and able to publish? (its function part, its log, CloudWatch PutMetricData permissions)",
-                o.events,
-                o.oldest_due.map(format_time).unwrap_or_default()
-            ),
-        ),
-        Err(e) => part(false, format!("cannot be read: {e}")),
-    }
-}
-
-/// Whether every part is healthy.
-pub fn all_healthy(report: &Report) -> bool {
-    report.iter().all(|(_, p)| p.healthy)
-}
-
-/// The report as `{"<part>": {"healthy": …, "status": …}}`.
-pub fn to_json(report: &Report) -> serde_json::Value {
-    serde_json::Value::Object(
-        report
-            .iter()
-            .map(|(name, p)| (name.clone(), serde_json::to_value(p).unwrap_or_default()))
-            .collect(),
-    )
-}
-
-/// The report for people: a line per part, the unhealthy ones marked.
-pub fn text(description: &str, report: &Report) -> String {
-    let unhealthy = report.iter().filter(|(_, p)| !p.healthy).count();
-    let width = report.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let mut out = format!(
-        "health of {description}: {}\n",
-        if unhealthy == 0 {
-            format!("all {} parts healthy", report.len())
-        } else {
-            format!("{unhealthy} of {} parts UNHEALTHY", report.len())
-        }
-    );
-    for (name, p) in report {
-        out.push_str(&format!(
-            "  {:<4}  {name:<width$}  {}\n",
-            if p.healthy { "ok" } else { "FAIL" },
-            p.status
-        ));
-    }
-    out
 }

@@ -1,0 +1,60 @@
+//! `flightctl report`: where each SLO stands, computed exactly from the
+//! measurement records in the store (the logic: `crate::report`).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use flight_core::replay::system_now;
+use flight_core::Millis;
+
+use crate::report;
+use crate::target::TargetArgs;
+
+/// Where each SLO stands: attainment and error budget left, exactly, from the store.
+#[derive(clap::Args, Debug)]
+#[command(
+    long_about = "For each SLO of the catalog: its data points over its window (or --since), how many are \
+good (on the good side of the threshold), the attainment (percent good), the error budget (the bad data points \
+the objective allows) and how much of it is left, and whether the SLO is met. Computed exactly from the \
+measurement records in the event store, not from CloudWatch's percentile approximations.\n\n\
+Exit status: 0 when the report was made (met or not), 2 when the store cannot be read.",
+    after_help = "Examples:\n  flightctl report                     # the local stack\n  \
+flightctl report --env prod --since 30d\n  flightctl report --env dev --json | jq '.slos[] | select(.status == \"breached\")'"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Report over this period back from now (e.g. 24h, 7d, 30d) instead of each SLO's window.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub since: Option<Millis>,
+    /// Print JSON for scripts instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the SLOs' status as a table, or as JSON with `--json`.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let target = super::resolve(&args.target).await?;
+    let now = system_now();
+    let statuses = report::statuses(&target.store(), &target.catalog, args.since, now)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot read the measurement records of environment {} (table {})",
+                target.names.environment, target.names.event_table
+            )
+        })?;
+    if args.json {
+        let value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "SLOs of environment {} at {}, from the measurement records in table {}",
+            target.names.environment,
+            flight_core::envelope::format_time(now),
+            target.names.event_table
+        );
+        print!("{}", report::table(&target.catalog, &statuses));
+    }
+    Ok(ExitCode::SUCCESS)
+}
