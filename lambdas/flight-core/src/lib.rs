@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod handler;
 pub mod memory;
 pub mod ports;
+pub mod reads;
 pub mod replay;
 pub mod service;
 pub mod slo;
