@@ -90,33 +90,72 @@ async fn operator_ports_keep_the_contract(store: &dyn BackfillStore) {
         .scan_events(&["Created"], &mut |read, found| pages.push((read, found)))
         .await
         .unwrap();
-    assert_eq!(ids(&created), BTreeSet::from(["free", "settling", "published"].map(String::from)));
-    assert_eq!(pages.last().map(|p| p.1), Some(3), "progress is told: {pages:?}");
-    assert!(pages.last().is_some_and(|p| p.0 >= 4), "every item read: {pages:?}");
+    assert_eq!(
+        ids(&created),
+        BTreeSet::from(["free", "settling", "published"].map(String::from))
+    );
+    assert_eq!(
+        pages.last().map(|p| p.1),
+        Some(3),
+        "progress is told: {pages:?}"
+    );
+    assert!(
+        pages.last().is_some_and(|p| p.0 >= 4),
+        "every item read: {pages:?}"
+    );
     let both = store
         .scan_events(&["Created", "Requested"], &mut |_, _| {})
         .await
         .unwrap();
     assert_eq!(both.len(), 4);
-    assert!(store.scan_events(&[], &mut |_, _| {}).await.unwrap().is_empty());
+    assert!(store
+        .scan_events(&[], &mut |_, _| {})
+        .await
+        .unwrap()
+        .is_empty());
 
     // Backfill claims: not while settling, not when done, not twice, not for
     // a missing event; an expired claim is taken over.
     let now = 10_000;
     let mine = lease("mine", now + 60_000);
-    assert!(store.claim_backfill(&reference("free"), "Count", &mine, now).await.unwrap());
-    assert!(!store
-        .claim_backfill(&reference("free"), "Count", &lease("theirs", now + 60_000), now)
-        .await
-        .unwrap());
-    assert!(!store.claim_backfill(&reference("settling"), "Count", &mine, now).await.unwrap());
-    assert!(!store.claim_backfill(&reference("published"), "Count", &mine, now).await.unwrap());
-    assert!(!store.claim_backfill(&reference("missing"), "Count", &mine, now).await.unwrap());
     assert!(store
-        .claim_backfill(&reference("other"), "Count", &lease("crashed", now - 1), now - 5_000)
+        .claim_backfill(&reference("free"), "Count", &mine, now)
         .await
         .unwrap());
-    assert!(store.claim_backfill(&reference("other"), "Count", &mine, now).await.unwrap());
+    assert!(!store
+        .claim_backfill(
+            &reference("free"),
+            "Count",
+            &lease("theirs", now + 60_000),
+            now
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_backfill(&reference("settling"), "Count", &mine, now)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_backfill(&reference("published"), "Count", &mine, now)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_backfill(&reference("missing"), "Count", &mine, now)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_backfill(
+            &reference("other"),
+            "Count",
+            &lease("crashed", now - 1),
+            now - 5_000
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .claim_backfill(&reference("other"), "Count", &mine, now)
+        .await
+        .unwrap());
 
     // Completing the claims keeps their records; reads are by metric, in
     // [since, until), in report order.
@@ -134,15 +173,34 @@ async fn operator_ports_keep_the_contract(store: &dyn BackfillStore) {
     let order: Vec<&str> = all.iter().map(|m| m.event_id.as_str()).collect();
     assert_eq!(order, ["free", "other"]);
     assert_eq!(all[0], point("Count", "free", 1_000));
-    let first = store.measurements_between("Count", 1_000, 1_500).await.unwrap();
+    let first = store
+        .measurements_between("Count", 1_000, 1_500)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1, "until is excluded: {first:?}");
-    assert!(store.measurements_between("Lead", 0, 2_000).await.unwrap().is_empty());
-    assert!(store.measurements_between("Count", 2_000, 1_000).await.unwrap().is_empty());
+    assert!(store
+        .measurements_between("Lead", 0, 2_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .measurements_between("Count", 2_000, 1_000)
+        .await
+        .unwrap()
+        .is_empty());
 
-    let after = store.scan_events(&["Created"], &mut |_, _| {}).await.unwrap();
+    let after = store
+        .scan_events(&["Created"], &mut |_, _| {})
+        .await
+        .unwrap();
     let free = after.iter().find(|e| e.event.event_id == "free").unwrap();
     assert_eq!(
-        (free.done.contains("Count"), free.todo.is_empty(), &free.lease, free.due),
+        (
+            free.done.contains("Count"),
+            free.todo.is_empty(),
+            &free.lease,
+            free.due
+        ),
         (true, true, &None, None),
         "recorded as done: {free:?}"
     );

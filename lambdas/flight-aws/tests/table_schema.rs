@@ -206,13 +206,23 @@ fn the_local_event_table_and_terraforms_have_the_same_keys_attributes_and_indexe
 fn the_event_table_shape_names_the_indexes_the_store_queries() {
     let rust = shape_from_rust();
     let names = |indexes: &BTreeMap<String, Index>| indexes.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&rust.local_indexes), [flight_aws::item::TIMELINE_INDEX]);
+    assert_eq!(
+        names(&rust.local_indexes),
+        [flight_aws::item::TIMELINE_INDEX]
+    );
     assert_eq!(
         names(&rust.global_indexes),
-        [flight_aws::item::BY_METRIC_INDEX, flight_aws::item::DUE_INDEX]
+        [
+            flight_aws::item::BY_METRIC_INDEX,
+            flight_aws::item::DUE_INDEX
+        ]
     );
     let mut keys: Vec<&String> = vec![&rust.hash_key, &rust.range_key];
-    for index in rust.local_indexes.values().chain(rust.global_indexes.values()) {
+    for index in rust
+        .local_indexes
+        .values()
+        .chain(rust.global_indexes.values())
+    {
         keys.extend([&index.hash_key, &index.range_key]);
     }
     let keys: BTreeSet<&String> = keys.into_iter().collect();

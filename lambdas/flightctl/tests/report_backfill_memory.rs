@@ -189,7 +189,9 @@ async fn report_counts_the_measurement_records_exactly() {
 async fn a_report_with_no_records_says_no_data() {
     let store = MemoryStore::new();
     let catalog = small_catalog();
-    let statuses = report::statuses(&store, &catalog, None, now()).await.unwrap();
+    let statuses = report::statuses(&store, &catalog, None, now())
+        .await
+        .unwrap();
     assert_eq!(statuses.len(), 1);
     assert_eq!(statuses[0].values, 0);
     assert_eq!(statuses[0].verdict().as_str(), "no data");
@@ -284,9 +286,17 @@ async fn backfill_leaves_what_the_functions_published_or_are_settling() {
     ingest(&store, 0, &backfill_events(t)).await;
     let sink = CollectingSink::new();
     let catalog = small_catalog();
-    let published = backfill::run(&*store, &sink, &catalog, "AccountLeadTime", "dev", None, false)
-        .await
-        .unwrap();
+    let published = backfill::run(
+        &*store,
+        &sink,
+        &catalog,
+        "AccountLeadTime",
+        "dev",
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     assert!(published.published.is_empty());
     assert_eq!(published.plan.published, 2, "{:?}", published.plan);
 
@@ -331,7 +341,12 @@ async fn backfill_skips_another_backfills_claim_and_takes_over_an_expired_one() 
         .unwrap());
     // A crashed backfill's claim, expired.
     assert!(store
-        .claim_backfill(&created("c3"), "AccountCreatedCount", &other(t - 1), t - HOUR)
+        .claim_backfill(
+            &created("c3"),
+            "AccountCreatedCount",
+            &other(t - 1),
+            t - HOUR
+        )
         .await
         .unwrap());
 
@@ -349,7 +364,11 @@ async fn backfill_skips_another_backfills_claim_and_takes_over_an_expired_one() 
     .unwrap();
     assert_eq!(outcome.plan.busy, 1, "c1 is being published by the other");
     let sent: Vec<String> = sink.published().into_iter().map(|m| m.event_id).collect();
-    assert_eq!(sent, ["c3"], "the expired claim is taken over; c2 is too old");
+    assert_eq!(
+        sent,
+        ["c3"],
+        "the expired claim is taken over; c2 is too old"
+    );
 }
 
 #[tokio::test]
@@ -400,9 +419,17 @@ async fn backfill_refuses_unknown_metrics_and_the_late_event_count() {
     let store = MemoryStore::new();
     let sink = CollectingSink::new();
     let catalog = small_catalog();
-    let unknown = backfill::run(&store, &sink, &catalog, "AccountCreatedCount", "dev", None, true)
-        .await
-        .unwrap_err();
+    let unknown = backfill::run(
+        &store,
+        &sink,
+        &catalog,
+        "AccountCreatedCount",
+        "dev",
+        None,
+        true,
+    )
+    .await
+    .unwrap_err();
     assert!(
         unknown
             .to_string()

@@ -106,9 +106,6 @@ impl DynamoStore {
         }
     }
 
-        Ok(all)
-    }
-
     /// [`flight_core::EventStore::claim`]: conditional updates, up to 100 in
     /// one transaction (a single event: one UpdateItem). When the transaction
     /// is cancelled because some are taken (or not due, or their `todo` is not
@@ -202,7 +199,11 @@ impl DynamoStore {
 
     /// [`flight_core::EventStore::release`]: one conditional UpdateItem per
     /// event, removing the lease if it is still `token`'s.
-    pub(super) async fn release_leases(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
+    pub(super) async fn release_leases(
+        &self,
+        events: &[EventRef],
+        token: &str,
+    ) -> Result<(), StoreError> {
         let mut failure = None;
         for r in dedupe(events) {
             let op = Conditional {

@@ -239,4 +239,5 @@ impl DynamoStore {
             }
         }
         Ok(out)
+    }
 }

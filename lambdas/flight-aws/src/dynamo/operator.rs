@@ -245,5 +245,4 @@ impl BackfillStore for DynamoStore {
             Err(e) => Err(store_error("UpdateItem (backfill claim)", &context, &e)),
         }
     }
-
 }

@@ -18,7 +18,6 @@ use crate::error::store_error;
 use crate::item::{self, due_shard, event_key, n, s, tl_value, DUE_INDEX, TIMELINE_INDEX};
 
 impl DynamoStore {
-
     /// Due events of one shard of the `due` index, oldest first, up to `limit`.
     async fn due_in_shard(
         &self,
@@ -53,8 +52,8 @@ impl DynamoStore {
             )
             .await?;
         out.truncate(limit);
-}
-
+        Ok(out)
+    }
 }
 
 #[async_trait]
@@ -218,6 +217,9 @@ impl EventStore for DynamoStore {
                 &b.event.event_id,
             ))
         });
+        all.truncate(limit);
+        Ok(all)
+    }
 
     async fn claim(
         &self,
