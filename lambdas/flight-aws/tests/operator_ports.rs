@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use flight_core::engine::{Delivery, Measurement};
 use flight_core::memory::MemoryStore;
-use flight_core::ports::{Completion, EventRef, EventStore, Lease, StoredEvent};
-use flight_core::reads::{BackfillStore, MeasurementLog};
+use flight_core::ports::{Completion, EventRef, Lease, StoredEvent};
+use flight_core::reads::BackfillStore;
 use flight_core::{Event, Millis};
 
 /// The event `id` of type `event_type` in aggregate `a-<id>`.

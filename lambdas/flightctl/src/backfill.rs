@@ -27,9 +27,7 @@ use flight_core::backfill::{plan, BackfillItem, BackfillPlan};
 use flight_core::catalog::LATE_EVENTS_METRIC;
 use flight_core::ports::{Completion, EventRef, Lease};
 use flight_core::reads::BackfillStore;
-use flight_core::{
-    Catalog, Clock, Delivery, EventStore, Measurement, MetricSink, Millis, SystemClock,
-};
+use flight_core::{Catalog, Clock, Delivery, Measurement, MetricSink, Millis, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Events claimed, published and recorded together.
