@@ -1,18 +1,18 @@
 //! Flight Controller's AWS adapters: the event store on DynamoDB
-//! ([`DynamoStore`], with what operators need: `scan_events`, `claim_backfill`,
-//! `overdue`), the capture table of test runs ([`DynamoCapture`]), the metric sinks on CloudWatch ([`CloudWatchSink`],
+//! ([`DynamoStore`], with what operators need: the ports of
+//! [`flight_core::reads`] and `overdue`; its table's shape is
+//! [`dynamo::EVENT_TABLE`]), the capture table of test runs ([`DynamoCapture`]), the metric sinks on CloudWatch ([`CloudWatchSink`],
 //! [`EmfSink`]) and the clients they need ([`aws_config`], [`dynamodb_client`],
 //! [`cloudwatch_client`], which honour `FC_AWS_ENDPOINT` and `FC_DYNAMODB_ENDPOINT`).
 
 mod capture;
 mod cloudwatch;
 mod config;
-mod dynamo;
+pub mod dynamo;
 mod emf;
 mod error;
 pub mod eventbridge;
 pub mod item;
-mod operator;
 
 pub use aws_config::SdkConfig;
 pub use capture::DynamoCapture;
@@ -20,7 +20,6 @@ pub use cloudwatch::{CloudWatchSink, MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
 pub use config::{
     aws_config, cloudwatch_client, dynamodb_client, AWS_ENDPOINT_ENV, DYNAMODB_ENDPOINT_ENV,
 };
-pub use dynamo::{DynamoStore, Operation, RequestCounts};
+pub use dynamo::{DynamoStore, Operation, Overdue, RequestCounts};
 pub use emf::{EmfSink, MAX_METRICS_PER_LINE};
 pub use item::ItemError;
-pub use operator::Overdue;

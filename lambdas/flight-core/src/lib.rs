@@ -14,6 +14,7 @@ pub mod handler;
 pub mod memory;
 pub mod names;
 pub mod ports;
+pub mod reads;
 pub mod rejection;
 pub mod replay;
 pub mod service;

@@ -1,5 +1,6 @@
 //! In-memory implementations of the ports: the store behind `flightctl replay`
-//! and the fakes of unit tests. Same contract as the DynamoDB store.
+//! and the fakes of unit tests. Same contract as the DynamoDB store, the
+//! operator ports ([`crate::reads`]) included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -8,12 +9,13 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::catalog::LATE_EVENTS_METRIC;
-use crate::engine::{order_key, Measurement};
+use crate::engine::{order_key, sort_measurements, Measurement};
 use crate::envelope::Millis;
 use crate::ports::{
     Appended, Clock, Completion, Direction, EventRef, EventStore, Lease, MetricSink, SinkError,
     StoreError, StoredEvent, TimelineEntry,
 };
+use crate::reads::{BackfillStore, MeasurementLog, ScanProgress};
 
 #[derive(Default)]
 struct State {
@@ -256,6 +258,78 @@ impl EventStore for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MeasurementLog for MemoryStore {
+    async fn measurements_between(
+        &self,
+        metric: &str,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<Measurement>, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let mut out: Vec<Measurement> = state
+            .measurements
+            .values()
+            .filter(|m| m.metric == metric && (since..until).contains(&m.timestamp))
+            .cloned()
+            .collect();
+        sort_measurements(&mut out);
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl BackfillStore for MemoryStore {
+    fn location(&self) -> String {
+        "the in-memory store".into()
+    }
+
+    /// Reads every event and record once, as a table scan does.
+    async fn scan_events(
+        &self,
+        event_types: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if event_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (found, read) = {
+            let mut state = self.lock();
+            state.requests += 1;
+            let found: Vec<StoredEvent> = state
+                .events
+                .values()
+                .filter(|e| event_types.contains(&e.event.event_type.as_str()))
+                .cloned()
+                .collect();
+            (found, state.events.len() + state.measurements.len())
+        };
+        progress(read as u64, found.len());
+        Ok(found)
+    }
+
+    async fn claim_backfill(
+        &self,
+        event: &EventRef,
+        metric: &str,
+        lease: &Lease,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let Some(stored) = state.events.get_mut(event) else {
+            return Ok(false);
+        };
+        if stored.due.is_some() || stored.done.contains(metric) || leased(stored, now) {
+            return Ok(false);
+        }
+        stored.todo.insert(metric.to_string());
+        stored.lease = Some(lease.clone());
+        Ok(true)
     }
 }
 

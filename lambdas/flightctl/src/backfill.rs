@@ -1,9 +1,10 @@
 //! `flightctl backfill`: publishes the data points of a new or changed metric
 //! that the stored events complete and that were never published.
 //!
-//! 1. Scan the event store for the metric's event types (a table scan with a
-//!    filter: it reads the whole table, acceptable for an occasional operator
-//!    task), and read the metric's measurement records (the `by-metric` index).
+//! 1. Scan the event store for the metric's event types
+//!    ([`BackfillStore::scan_events`]; in DynamoDB a table scan with a filter:
+//!    it reads the whole table, acceptable for an occasional operator task),
+//!    and read the metric's measurement records (the `by-metric` index).
 //! 2. Plan ([`flight_core::backfill::plan`]): compute every data point from the
 //!    set of events; keep those neither `done` nor recorded nor pending with
 //!    the settle function.
@@ -22,13 +23,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context, Result};
-use flight_aws::DynamoStore;
 use flight_core::backfill::{plan, BackfillItem, BackfillPlan};
 use flight_core::catalog::LATE_EVENTS_METRIC;
 use flight_core::ports::{Completion, EventRef, Lease};
-use flight_core::{
-    Catalog, Clock, Delivery, EventStore, Measurement, MetricSink, Millis, SystemClock,
-};
+use flight_core::reads::BackfillStore;
+use flight_core::{Catalog, Clock, Delivery, Measurement, MetricSink, Millis, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Events claimed, published and recorded together.
@@ -82,8 +81,8 @@ fn spinner(message: String) -> ProgressBar {
 /// Plans the backfill of `metric_name` from the store, and (unless
 /// `dry_run`) publishes and records it.
 #[allow(clippy::too_many_arguments)]
-pub async fn run(
-    store: &DynamoStore,
+pub async fn run<S: BackfillStore + ?Sized>(
+    store: &S,
     sink: &dyn MetricSink,
     catalog: &Catalog,
     metric_name: &str,
@@ -93,23 +92,22 @@ pub async fn run(
 ) -> Result<BackfillOutcome> {
     let metric = metric(catalog, metric_name)?;
     let types = Catalog::metric_event_types(metric);
+    let location = store.location();
     let scanning = spinner(format!(
-        "scanning table {} for {} events",
-        store.table(),
+        "scanning {location} for {} events",
         types.join(" and ")
     ));
     let events = store
-        .scan_events(&types, |read, found| {
+        .scan_events(&types, &mut |read, found| {
             scanning.set_message(format!(
-                "scanning table {}: {read} items read, {found} {} events",
-                store.table(),
+                "scanning {location}: {read} items read, {found} {} events",
                 types.join("/")
             ))
         })
         .await?;
     scanning.finish_and_clear();
     let recorded: BTreeSet<EventRef> = store
-        .measurements(metric_name, Millis::MIN / 2, Millis::MAX / 2)
+        .measurements_between(metric_name, Millis::MIN / 2, Millis::MAX / 2)
         .await?
         .into_iter()
         .map(|m| EventRef {
@@ -151,8 +149,8 @@ pub async fn run(
     Ok(outcome)
 }
 
-async fn publish_chunk(
-    store: &DynamoStore,
+async fn publish_chunk<S: BackfillStore + ?Sized>(
+    store: &S,
     sink: &dyn MetricSink,
     metric: &str,
     chunk: &[BackfillItem],

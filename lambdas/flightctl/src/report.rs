@@ -1,14 +1,15 @@
 //! `flightctl report`: where each SLO stands, computed exactly from the
-//! measurement records in the event store (the `by-metric` index), over each
-//! SLO's window or over `--since`. See [`flight_core::slo`] for the arithmetic.
+//! measurement records in the event store ([`MeasurementLog`]: the
+//! `by-metric` index in DynamoDB), over each SLO's window or over `--since`.
+//! See [`flight_core::slo`] for the arithmetic.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use flight_aws::DynamoStore;
 use flight_core::catalog::GoodWhen;
 use flight_core::envelope::format_time;
+use flight_core::reads::MeasurementLog;
 use flight_core::slo::{evaluate, SloStatus};
 use flight_core::{Catalog, Measurement, Millis};
 use serde_json::{json, Value};
@@ -22,10 +23,10 @@ fn period(window_hours: u32, since: Option<Millis>, now: Millis) -> (Millis, Mil
 }
 
 /// The status of every SLO of the catalog, from the store's measurement
-/// records: one paginated query of the `by-metric` index per metric, over the
-/// longest period any of its SLOs needs.
-pub async fn statuses(
-    store: &DynamoStore,
+/// records: one read per metric (in DynamoDB, a paginated query of the
+/// `by-metric` index), over the longest period any of its SLOs needs.
+pub async fn statuses<S: MeasurementLog + ?Sized>(
+    store: &S,
     catalog: &Catalog,
     since: Option<Millis>,
     now: Millis,
@@ -40,7 +41,10 @@ pub async fn statuses(
     }
     let mut records: BTreeMap<&str, Vec<Measurement>> = BTreeMap::new();
     for (metric, start) in earliest {
-        records.insert(metric, store.measurements(metric, start, now + 1).await?);
+        records.insert(
+            metric,
+            store.measurements_between(metric, start, now + 1).await?,
+        );
     }
     Ok(catalog
         .slos
