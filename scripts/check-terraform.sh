@@ -8,8 +8,11 @@
 #   - checkov, with zero failed checks
 #   - where a hashicorp/aws provider is installed locally (TF_PLUGIN_DIR,
 #     default /opt/tf-plugins; none can be downloaded here): validate of the
-#     resource module and both environments, and a plan of the resource module
-#     against a mocked provider
+#     resource module and both environments, a plan of the resource module
+#     against a mocked provider, and the environment roots on moto server
+#     (terraform/tests/apply_on_emulators.py): dev applied, planned again
+#     (no changes), compared with what the local stack's provisioner creates,
+#     and destroyed (empty state); prod planned against the same emulators
 # Prints a line per check and ends with "terraform: N passed, N failed".
 set -euo pipefail
 
@@ -20,8 +23,10 @@ Usage: scripts/check-terraform.sh [--help]
 Runs the offline Terraform checks (fmt, catalog module tests, HCL tests,
 checkov, and provider-backed validation when a local aws provider exists).
 Environment:
-  TF_PLUGIN_DIR   directory with registry.terraform.io/hashicorp/aws (default /opt/tf-plugins)
-  FC_TOOLS        where scripts/setup.sh keeps its tools (default ~/.cache/flight-controller)
+  TF_PLUGIN_DIR       directory with registry.terraform.io/hashicorp/aws (default /opt/tf-plugins)
+  FC_TOOLS            where scripts/setup.sh keeps its tools (default ~/.cache/flight-controller)
+  FC_TERRAFORM_APPLY  environment roots applied, re-planned and destroyed on moto (default: dev)
+  FC_TERRAFORM_PLAN   environment roots only planned on moto (default: prod)
 EOF
 }
 case "${1:-}" in
@@ -99,8 +104,31 @@ if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   fi
   check "modules/flight-controller: terraform test (plan against a mocked aws provider)" \
     in_dir "$COPY/modules/flight-controller" terraform test -no-color -var="lambda_zip_dir=$zips"
+
+  # The roots on moto, through the project's launcher; the table is printed
+  # as it is. The local stack's provisioner is compared with the apply when
+  # it can be built (scripts/local.sh builds the same binary).
+  roots=()
+  for root in ${FC_TERRAFORM_APPLY-dev}; do roots+=(--apply "$root"); done
+  for root in ${FC_TERRAFORM_PLAN-prod}; do roots+=(--plan "$root"); done
+  if command -v cargo >/dev/null && cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local >"$WORK/build.log" 2>&1; then
+    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
+      "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    roots+=(--flight-local "$target_dir/debug/flight-local")
+  else
+    echo "    (flight-local not built, so the local stack is not compared: $(tail -n 1 "$WORK/build.log" 2>/dev/null || echo "no cargo"))"
+  fi
+  mkdir -p "$WORK/emulated" && cp -R terraform events "$WORK/emulated/"
+  printf '==> %s\n' "environments on moto: ${FC_TERRAFORM_APPLY-dev} applied, re-planned, destroyed; ${FC_TERRAFORM_PLAN-prod} planned"
+  if "$VENV/bin/python" terraform/tests/apply_on_emulators.py --copy "$WORK/emulated" --plugin-dir "$PLUGIN_DIR" "${roots[@]}" 2>&1 | sed 's/^/    /'; then
+    passed=$((passed + 1))
+    printf '    ok\n'
+  else
+    failed=$((failed + 1))
+    printf '    FAILED: environments on moto\n'
+  fi
 else
-  skip "modules/flight-controller and environments: terraform validate and mocked plan" \
+  skip "modules/flight-controller and environments: terraform validate, mocked plan, apply on moto" \
     "no hashicorp/aws provider in $PLUGIN_DIR (set TF_PLUGIN_DIR); the HCL tests and checkov above cover them"
 fi
 
