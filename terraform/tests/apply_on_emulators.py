@@ -123,9 +123,14 @@ class Root:
             self.result["plan"] = "no changes" if code == 0 else "CHANGES (exit 2)"
             if code != 0:
                 raise RuntimeError("the plan after apply wants changes")
+            compared = None
             if between:
-                step = "checks on the applied stack"
-                self.result["between"] = between(self)
+                # Destroy whatever the comparison finds: its failure is reported after.
+                try:
+                    self.result["between"] = between(self)
+                except Exception as error:
+                    self.result["between"] = "DIFFERENT"
+                    compared = f"checks on the applied stack: {error}"
             destroy_vars = []
             if self.protected():
                 step = "apply -var deletion_protection=false"
@@ -139,6 +144,9 @@ class Root:
             self.result["left"] = sum(self.state_types().values())
             if self.result["left"]:
                 raise RuntimeError(f"{self.result['left']} resources left in the state after destroy")
+            if compared:
+                self.result["failed_at"] = compared
+                return self.result
             self.result["ok"] = True
         except Exception as error:  # reported with the log's tail
             self.result["failed_at"] = f"{step}: {error}"

@@ -147,7 +147,8 @@ def differences(endpoint, environment, region, enable_capture, flight_local):
     # Rules: the same on the custom bus; the settle schedule only in AWS.
     applied_rules, local_rules = applied.rules(), local.rules()
     schedules = {key for key, rule in applied_rules.items() if rule["schedule"]}
-    expect("schedule-only rules", schedules, {("default", functions["settle"]["rule_name"])})
+    if schedules != {("default", functions["settle"]["rule_name"])}:
+        problems.append(f"scheduled rules of the apply: {sorted(schedules)}; expected settle's alone (the dispatcher runs settle locally)")
     for key in sorted(set(applied_rules) - schedules | set(local_rules)):
         a, l = applied_rules.get(key), local_rules.get(key)
         if a is None or l is None:
@@ -169,14 +170,23 @@ def differences(endpoint, environment, region, enable_capture, flight_local):
             continue
         dlq = f["dead_letter_queue_name"]
         expect(f"{key} dead-letter queue exists", dlq in local_queues, dlq in applied_queues)
-        destination = applied.awslambda.get_function_event_invoke_config(FunctionName=f["function_name"])
-        expect(f"{key} where failures go", (local_queues.get(f["function_name"]) or ("-",))[0],
-               arn_name(destination["DestinationConfig"]["OnFailure"]["Destination"]))
-    expect("dead-letter queues only in AWS", set(applied_queues) - set(local_queues), {functions["settle"]["dead_letter_queue_name"]})
+        try:
+            destination = applied.awslambda.get_function_event_invoke_config(FunctionName=f["function_name"])
+            on_failure = arn_name(destination["DestinationConfig"]["OnFailure"]["Destination"])
+        except applied.awslambda.exceptions.ResourceNotFoundException:
+            on_failure = None
+        expect(f"{key} where failures go", (local_queues.get(f["function_name"]) or ("-",))[0], on_failure)
+    only_applied = set(applied_queues) - set(local_queues)
+    if only_applied != {functions["settle"]["dead_letter_queue_name"]}:
+        problems.append(f"queues of the apply missing locally: {sorted(only_applied)}; expected settle's dead-letter queue alone")
 
     # Functions run with the environment Lambda gives them.
     for f in stack["functions"]:
-        lambda_env = applied.awslambda.get_function_configuration(FunctionName=functions[f["key"]]["function_name"])["Environment"]["Variables"]
+        try:
+            configuration = applied.awslambda.get_function_configuration(FunctionName=functions[f["key"]]["function_name"])
+            lambda_env = configuration.get("Environment", {}).get("Variables")
+        except applied.awslambda.exceptions.ResourceNotFoundException:
+            lambda_env = None
         expect(f"{f['key']} environment", f["environment"], lambda_env)
 
     expect("tables", local.tables(), applied.tables())
