@@ -43,7 +43,17 @@ bash scripts/setup.sh >&2
 VENV="${FC_TOOLS:-$HOME/.cache/flight-controller}/venv"
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+emulated_pid=""
+cleanup() {
+  # The emulator run, if this script stops before it ends: its process group
+  # holds the driver, terraform, the providers and moto.
+  if [ -n "$emulated_pid" ] && kill -0 "$emulated_pid" 2>/dev/null; then
+    kill -TERM -- "-$emulated_pid" 2>/dev/null || true
+    wait "$emulated_pid" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 export TF_IN_AUTOMATION=1 TF_INPUT=0 PYTHONDONTWRITEBYTECODE=1
 # A CLI configuration named but missing only produces warnings; use an empty one.
@@ -57,6 +67,31 @@ fi
 mkdir -p "$WORK/repo"
 cp -R terraform events "$WORK/repo/"
 COPY="$WORK/repo/terraform"
+
+PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
+
+# The environment roots on moto (terraform/tests/apply_on_emulators.py) take
+# minutes of waiting on the provider's fixed delays, not of CPU: they start
+# now, in their own process group, beside the checks below, and report last.
+# The local stack's provisioner is compared with the apply when it can be
+# built (scripts/local.sh builds the same binary).
+if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
+  roots=()
+  for root in ${FC_TERRAFORM_APPLY-dev}; do roots+=(--apply "$root"); done
+  for root in ${FC_TERRAFORM_PLAN-prod}; do roots+=(--plan "$root"); done
+  : >"$WORK/emulated.note"
+  if command -v cargo >/dev/null && cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local >"$WORK/build.log" 2>&1; then
+    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
+      "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    roots+=(--flight-local "$target_dir/debug/flight-local")
+  else
+    echo "    the local stack is not compared: flight-local was not built ($(tail -n 1 "$WORK/build.log" 2>/dev/null || echo "no cargo"))" >"$WORK/emulated.note"
+  fi
+  mkdir -p "$WORK/emulated" && cp -R terraform events "$WORK/emulated/"
+  setsid "$VENV/bin/python" -u terraform/tests/apply_on_emulators.py --copy "$WORK/emulated" --plugin-dir "$PLUGIN_DIR" \
+    "${roots[@]}" >"$WORK/emulated.log" 2>&1 </dev/null &
+  emulated_pid=$!
+fi
 
 passed=0 failed=0 skipped=0
 check() {
@@ -89,7 +124,6 @@ check "terraform/tests: HCL of the resource module, IAM wildcards, event pattern
   "$VENV/bin/python" -m unittest discover -s terraform/tests -t terraform/tests
 check "checkov -d terraform (zero failed checks)" "$VENV/bin/checkov" -d terraform --quiet --compact --skip-download
 
-PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
 if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   check "modules/flight-controller: terraform validate (aws provider from $PLUGIN_DIR)" \
     init_and_validate "$COPY/modules/flight-controller" -plugin-dir="$PLUGIN_DIR"
@@ -105,28 +139,18 @@ if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   check "modules/flight-controller: terraform test (plan against a mocked aws provider)" \
     in_dir "$COPY/modules/flight-controller" terraform test -no-color -var="lambda_zip_dir=$zips"
 
-  # The roots on moto, through the project's launcher; the table is printed
-  # as it is. The local stack's provisioner is compared with the apply when
-  # it can be built (scripts/local.sh builds the same binary).
-  roots=()
-  for root in ${FC_TERRAFORM_APPLY-dev}; do roots+=(--apply "$root"); done
-  for root in ${FC_TERRAFORM_PLAN-prod}; do roots+=(--plan "$root"); done
-  if command -v cargo >/dev/null && cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local >"$WORK/build.log" 2>&1; then
-    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
-      "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    roots+=(--flight-local "$target_dir/debug/flight-local")
-  else
-    echo "    (flight-local not built, so the local stack is not compared: $(tail -n 1 "$WORK/build.log" 2>/dev/null || echo "no cargo"))"
-  fi
-  mkdir -p "$WORK/emulated" && cp -R terraform events "$WORK/emulated/"
-  printf '==> %s\n' "environments on moto: ${FC_TERRAFORM_APPLY-dev} applied, re-planned, destroyed; ${FC_TERRAFORM_PLAN-prod} planned"
-  if "$VENV/bin/python" terraform/tests/apply_on_emulators.py --copy "$WORK/emulated" --plugin-dir "$PLUGIN_DIR" "${roots[@]}" 2>&1 | sed 's/^/    /'; then
+  printf '==> %s\n' "environments on moto: ${FC_TERRAFORM_APPLY-dev} applied, re-planned, destroyed; ${FC_TERRAFORM_PLAN-prod} planned (since the start)"
+  cat "$WORK/emulated.note"
+  if wait "$emulated_pid"; then
+    sed 's/^/    /' "$WORK/emulated.log"
     passed=$((passed + 1))
     printf '    ok\n'
   else
+    sed 's/^/    /' "$WORK/emulated.log"
     failed=$((failed + 1))
     printf '    FAILED: environments on moto\n'
   fi
+  emulated_pid=""
 else
   skip "modules/flight-controller and environments: terraform validate, mocked plan, apply on moto" \
     "no hashicorp/aws provider in $PLUGIN_DIR (set TF_PLUGIN_DIR); the HCL tests and checkov above cover them"

@@ -127,7 +127,9 @@ class Root:
             if between:
                 # Destroy whatever the comparison finds: its failure is reported after.
                 try:
+                    compare_started = time.monotonic()
                     self.result["between"] = between(self)
+                    self.result["compare_s"] = time.monotonic() - compare_started
                 except Exception as error:
                     self.result["between"] = "DIFFERENT"
                     compared = f"checks on the applied stack: {error}"
@@ -183,7 +185,7 @@ def table(results):
     roots = [f'{r["root"]} ({r.get("mode", "?")})' for r in results]
     types = sorted({t for r in results for t in r.get("created", {})})
     width = max([len("apply deletion_protection=false")] + [len(t) for t in types]) + 2
-    line = lambda label, values: print(f"  {label:<{width}}" + "".join(f"{v:>14}" for v in values))
+    line = lambda label, values: print(f"  {label:<{width}}" + "".join(f"{v:>17}" for v in values))
     line("resources, by type", roots)
     for t in types:
         line(t, [r.get("created", {}).get(t, 0) for r in results])
@@ -196,6 +198,7 @@ def table(results):
         line("apply deletion_protection=false", seconds("unprotect_s"))
     if any("between" in r for r in results) or any(r.get("mode") == "applied" for r in results):
         line("local stack = apply", [r.get("between", "-").split(" (")[0] if r.get("mode") == "applied" else "-" for r in results])
+        line("comparison time", seconds("compare_s"))
     line("destroy", seconds("destroy_s"))
     line("left in state after destroy", [r.get("left", "-") for r in results])
 

@@ -6,7 +6,6 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -49,11 +48,9 @@ def moto_server(log_path=os.devnull, timeout=60):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log:
+        # In the caller's process group: whoever stops the group stops moto too.
         server = subprocess.Popen(
-            [python, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            [python, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + timeout
@@ -68,9 +65,9 @@ def moto_server(log_path=os.devnull, timeout=60):
         yield endpoint
     finally:
         if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
+            server.terminate()
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+                server.kill()
                 server.wait()
