@@ -8,8 +8,11 @@
 #   - checkov, with zero failed checks
 #   - where a hashicorp/aws provider is installed locally (TF_PLUGIN_DIR,
 #     default /opt/tf-plugins; none can be downloaded here): validate of the
-#     resource module and both environments, and a plan of the resource module
-#     against a mocked provider
+#     resource module and both environments, a plan of the resource module
+#     against a mocked provider, and the environment roots on moto server
+#     (terraform/tests/apply_on_emulators.py): dev applied, planned again
+#     (no changes), compared with what the local stack's provisioner creates,
+#     and destroyed (empty state); prod planned against the same emulators
 # Prints a line per check and ends with "terraform: N passed, N failed".
 set -euo pipefail
 
@@ -20,8 +23,10 @@ Usage: scripts/check-terraform.sh [--help]
 Runs the offline Terraform checks (fmt, catalog module tests, HCL tests,
 checkov, and provider-backed validation when a local aws provider exists).
 Environment:
-  TF_PLUGIN_DIR   directory with registry.terraform.io/hashicorp/aws (default /opt/tf-plugins)
-  FC_TOOLS        where scripts/setup.sh keeps its tools (default ~/.cache/flight-controller)
+  TF_PLUGIN_DIR       directory with registry.terraform.io/hashicorp/aws (default /opt/tf-plugins)
+  FC_TOOLS            where scripts/setup.sh keeps its tools (default ~/.cache/flight-controller)
+  FC_TERRAFORM_APPLY  environment roots applied, re-planned and destroyed on moto (default: dev)
+  FC_TERRAFORM_PLAN   environment roots only planned on moto (default: prod)
 EOF
 }
 case "${1:-}" in
@@ -38,7 +43,17 @@ bash scripts/setup.sh >&2
 VENV="${FC_TOOLS:-$HOME/.cache/flight-controller}/venv"
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+emulated_pid=""
+cleanup() {
+  # The emulator run, if this script stops before it ends: its process group
+  # holds the driver, terraform, the providers and moto.
+  if [ -n "$emulated_pid" ] && kill -0 "$emulated_pid" 2>/dev/null; then
+    kill -TERM -- "-$emulated_pid" 2>/dev/null || true
+    wait "$emulated_pid" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 export TF_IN_AUTOMATION=1 TF_INPUT=0 PYTHONDONTWRITEBYTECODE=1
 # A CLI configuration named but missing only produces warnings; use an empty one.
@@ -52,6 +67,31 @@ fi
 mkdir -p "$WORK/repo"
 cp -R terraform events "$WORK/repo/"
 COPY="$WORK/repo/terraform"
+
+PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
+
+# The environment roots on moto (terraform/tests/apply_on_emulators.py) take
+# minutes of waiting on the provider's fixed delays, not of CPU: they start
+# now, in their own process group, beside the checks below, and report last.
+# The local stack's provisioner is compared with the apply when it can be
+# built (scripts/local.sh builds the same binary).
+if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
+  roots=()
+  for root in ${FC_TERRAFORM_APPLY-dev}; do roots+=(--apply "$root"); done
+  for root in ${FC_TERRAFORM_PLAN-prod}; do roots+=(--plan "$root"); done
+  : >"$WORK/emulated.note"
+  if command -v cargo >/dev/null && cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local >"$WORK/build.log" 2>&1; then
+    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
+      "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    roots+=(--flight-local "$target_dir/debug/flight-local")
+  else
+    echo "    the local stack is not compared: flight-local was not built ($(tail -n 1 "$WORK/build.log" 2>/dev/null || echo "no cargo"))" >"$WORK/emulated.note"
+  fi
+  mkdir -p "$WORK/emulated" && cp -R terraform events "$WORK/emulated/"
+  setsid "$VENV/bin/python" -u terraform/tests/apply_on_emulators.py --copy "$WORK/emulated" --plugin-dir "$PLUGIN_DIR" \
+    "${roots[@]}" >"$WORK/emulated.log" 2>&1 </dev/null &
+  emulated_pid=$!
+fi
 
 passed=0 failed=0 skipped=0
 check() {
@@ -84,7 +124,6 @@ check "terraform/tests: HCL of the resource module, IAM wildcards, event pattern
   "$VENV/bin/python" -m unittest discover -s terraform/tests -t terraform/tests
 check "checkov -d terraform (zero failed checks)" "$VENV/bin/checkov" -d terraform --quiet --compact --skip-download
 
-PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
 if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   check "modules/flight-controller: terraform validate (aws provider from $PLUGIN_DIR)" \
     init_and_validate "$COPY/modules/flight-controller" -plugin-dir="$PLUGIN_DIR"
@@ -99,8 +138,21 @@ if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   fi
   check "modules/flight-controller: terraform test (plan against a mocked aws provider)" \
     in_dir "$COPY/modules/flight-controller" terraform test -no-color -var="lambda_zip_dir=$zips"
+
+  printf '==> %s\n' "environments on moto: ${FC_TERRAFORM_APPLY-dev} applied, re-planned, destroyed; ${FC_TERRAFORM_PLAN-prod} planned (since the start)"
+  cat "$WORK/emulated.note"
+  if wait "$emulated_pid"; then
+    sed 's/^/    /' "$WORK/emulated.log"
+    passed=$((passed + 1))
+    printf '    ok\n'
+  else
+    sed 's/^/    /' "$WORK/emulated.log"
+    failed=$((failed + 1))
+    printf '    FAILED: environments on moto\n'
+  fi
+  emulated_pid=""
 else
-  skip "modules/flight-controller and environments: terraform validate and mocked plan" \
+  skip "modules/flight-controller and environments: terraform validate, mocked plan, apply on moto" \
     "no hashicorp/aws provider in $PLUGIN_DIR (set TF_PLUGIN_DIR); the HCL tests and checkov above cover them"
 fi
 

@@ -15,7 +15,8 @@ init, plan and apply in terraform/environments/ENV. The plan is shown and
 applied only after you confirm it (or with --yes).
 
   ENV            one of: $(ls "$ENVIRONMENTS" 2>/dev/null | tr '\n' ' ')
-  --plan-only    stop after the plan
+  --plan-only    print the plan and stop: nothing is applied (exit 0 whether
+                 or not it has changes, 1 if planning fails)
   --yes          apply the plan without asking (for CI)
   --skip-build   use the zips already in dist/
 
@@ -70,10 +71,26 @@ plan="$dir/.terraform/deploy.tfplan"
 echo "deploy: terraform init ($environment)"
 terraform -chdir="$dir" init -input=false -backend-config="$backend"
 echo "deploy: terraform plan ($environment)"
-terraform -chdir="$dir" plan -input=false -out="$plan"
+# -detailed-exitcode: 0 no changes, 1 error, 2 changes.
+status=0
+terraform -chdir="$dir" plan -input=false -detailed-exitcode -out="$plan" || status=$?
+case "$status" in
+  0) changes=false ;;
+  2) changes=true ;;
+  *) fail "terraform plan failed (exit $status)" ;;
+esac
 
 if $plan_only; then
-  echo "deploy: plan only; nothing applied"
+  if $changes; then
+    echo "deploy: plan only: the changes above are NOT applied (saved plan: $plan)"
+  else
+    echo "deploy: plan only: no changes; nothing to apply"
+  fi
+  exit 0
+fi
+if ! $changes; then
+  echo "deploy: no changes; nothing to apply"
+  terraform -chdir="$dir" output
   exit 0
 fi
 if ! $yes; then

@@ -102,7 +102,7 @@ cmd_start() {
     java -Djava.library.path="$ddb_dir/DynamoDBLocal_lib" -jar "$ddb_dir/DynamoDBLocal.jar" \
     -inMemory -sharedDb -disableTelemetry -port "$ddb_port")"
   moto_pid="$(start_service "moto_server" "$moto_port" "$STATE_DIR/moto.log" \
-    "$moto" -H 127.0.0.1 -p "$moto_port")"
+    "$(dirname "$moto")/python" "$HERE/moto_server.py" -H 127.0.0.1 -p "$moto_port")"
 
   # Record at once, so `stop` can clean up even if waiting fails.
   {

@@ -52,7 +52,7 @@ def terraform_env():
 
 
 @functools.lru_cache(maxsize=None)
-def catalog_outputs(catalog_path=str(DEFAULT_CATALOG), environment="test", enable_capture=True):
+def catalog_outputs(catalog_path=str(DEFAULT_CATALOG), environment="test", enable_capture=True, region="us-east-1"):
     """The catalog module's outputs (as `terraform output -json` gives them) for a catalog."""
     with tempfile.TemporaryDirectory(prefix="flight-controller-catalog-") as root:
         config = {
@@ -61,7 +61,7 @@ def catalog_outputs(catalog_path=str(DEFAULT_CATALOG), environment="test", enabl
                     "source": str(CATALOG_MODULE),
                     "catalog_path": str(Path(catalog_path).resolve()),
                     "environment": environment,
-                    "region": "us-east-1",
+                    "region": region,
                     "enable_capture": enable_capture,
                 }
             },

@@ -171,12 +171,27 @@ class ResourceModuleTest(unittest.TestCase):
         zips = {f["kind"]: f["zip_file"] for f in self.outputs["functions"].values()}
         self.assertEqual(zips, {"ingest": "ingest.zip", "settle": "settle.zip", "capture": "capture.zip"})
 
-    def test_settle_runs_every_minute_with_one_instance(self):
+    def test_settle_runs_every_minute_with_one_instance_by_default(self):
         settle = self.outputs["functions"]["settle"]
         self.assertEqual(settle["schedule_expression"], "rate(1 minute)")
         self.assertEqual(settle["event_bus"], "default")
-        settle_size = str(unwrap(self.hcl["locals"]["function_sizes"])["settle"])
-        self.assertRegex(settle_size, r"reserved_concurrency'?\s*[:=]\s*1\b")
+        settle_size = expression(self.hcl["variable"]["settle_function"]["type"])
+        self.assertIn("'reserved_concurrency':'${optional(number,1)}'", settle_size)
+
+    def test_reserved_concurrency_is_passed_through_so_minus_one_leaves_functions_unreserved(self):
+        """An explicit null in an optional attribute becomes its default, so
+        -1 (Lambda's "unreserved") is the only way to opt out; nothing may
+        force a value over the variable's."""
+        _, function = self.per_function("aws_lambda_function")
+        self.assertEqual(
+            expression(function["reserved_concurrent_executions"]),
+            "${local.function_sizes[each.value.kind].reserved_concurrency}",
+        )
+        sizes = unwrap(self.hcl["locals"]["function_sizes"])
+        for kind in ("ingest", "settle", "capture"):
+            self.assertEqual(expression(sizes[kind]), f"${{var.{kind}_function}}")
+            validations = self.hcl["variable"][f"{kind}_function"]["validation"]
+            self.assertIn(f"var.{kind}_function.reserved_concurrency==-1", expression(validations))
 
     def test_capture_exists_only_when_enabled(self):
         self.assertIn("capture", self.outputs["functions"])
@@ -296,6 +311,25 @@ class IamPolicyTest(unittest.TestCase):
                     disallowed = [a for a in actions if a not in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS]
                     self.assertEqual(disallowed, [], 'these actions support narrower resources than "*"')
         self.assertGreater(checked, 5, "found too few policy statements: has the module layout changed?")
+
+    def test_eventbridge_uses_the_key_only_for_this_accounts_rules_of_this_environment(self):
+        key_policy = unwrap(self.modules["flight-controller"]["data"]["aws_iam_policy_document"]["kms_key"])
+        service_statements = [
+            unwrap(st) for st in key_policy["statement"] if unwrap(unwrap(unwrap(st)["principals"])["type"]) == "Service"
+        ]
+        self.assertGreaterEqual(len(service_statements), 3)
+        events = next(st for st in service_statements if "events.amazonaws.com" in expression(unwrap(st["principals"])["identifiers"]))
+        conditions = {unwrap(c["variable"]): flat_strings(c["values"]) for c in map(unwrap, events["condition"])}
+        self.assertEqual(conditions["aws:SourceAccount"], ["${local.account_id}"])
+        conditions["aws:SourceArn"] = " ".join(conditions["aws:SourceArn"])
+        self.assertIn(":rule/${local.names.event_bus}/*", conditions["aws:SourceArn"])
+        self.assertIn(":rule/${var.name_prefix}-${var.environment}-*", conditions["aws:SourceArn"])
+
+    def test_function_roles_get_only_the_key_actions_they_use(self):
+        function_policy = unwrap(self.modules["flight-controller"]["data"]["aws_iam_policy_document"]["function"])
+        key_statements = [unwrap(st) for st in function_policy["statement"] if unwrap(unwrap(st)["sid"]) == "UseTheEnvironmentKey"]
+        self.assertEqual(len(key_statements), 1)
+        self.assertEqual(sorted(flat_strings(key_statements[0]["actions"])), ["kms:Decrypt", "kms:GenerateDataKey"])
 
     def test_put_metric_data_is_limited_to_the_catalog_namespace(self):
         found = False

@@ -104,9 +104,12 @@ data "aws_iam_policy_document" "function" {
     resources = [aws_sqs_queue.dead_letter[each.key].arn]
   }
 
+  # Sending to the KMS-encrypted dead-letter queue (the on-failure destination
+  # sends with the function's role) needs GenerateDataKey and Decrypt; nothing
+  # here encrypts with the key directly, so no kms:Encrypt.
   statement {
     sid       = "UseTheEnvironmentKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.this.arn]
   }
 
@@ -164,7 +167,7 @@ resource "aws_lambda_function" "this" {
   source_code_hash               = filebase64sha256("${local.lambda_zip_dir}/${each.value.zip_file}")
   memory_size                    = local.function_sizes[each.value.kind].memory_size
   timeout                        = local.function_sizes[each.value.kind].timeout
-  reserved_concurrent_executions = coalesce(local.function_sizes[each.value.kind].reserved_concurrency, -1)
+  reserved_concurrent_executions = local.function_sizes[each.value.kind].reserved_concurrency
   kms_key_arn                    = aws_kms_key.this.arn
 
   environment {
@@ -180,6 +183,15 @@ resource "aws_lambda_function" "this" {
   # The log group must exist (with its retention and key) before Lambda writes
   # to it, and the role must be allowed to reach the failure destination.
   depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
+
+  lifecycle {
+    # Concurrent publishers (sweeps, ingest at a window of 0) are exactly-once
+    # only while a claim's lease outlasts the function that holds it.
+    precondition {
+      condition     = var.settle_lease_seconds > local.function_sizes[each.value.kind].timeout
+      error_message = "settle_lease_seconds must exceed every function's timeout, so that Lambda stops a publisher before its lease may be taken over."
+    }
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {

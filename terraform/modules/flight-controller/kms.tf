@@ -48,6 +48,8 @@ data "aws_iam_policy_document" "kms_key" {
     }
   }
 
+  # Only for this account's rules of this environment: those on its bus
+  # (rule/<bus>/<rule>) and the settle schedule on the default bus.
   statement {
     sid       = "EventBridgeWritesUndeliveredEventsToTheDeadLetterQueues"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -56,6 +58,21 @@ data "aws_iam_policy_document" "kms_key" {
     principals {
       type        = "Service"
       identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.names.event_bus}/*",
+        "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name_prefix}-${var.environment}-*",
+      ]
     }
   }
 

@@ -31,7 +31,7 @@ locals {
 
   function_sizes = {
     ingest  = var.ingest_function
-    settle  = merge(var.settle_function, { reserved_concurrency = 1 })
+    settle  = var.settle_function
     capture = var.capture_function
   }
 }

@@ -51,33 +51,52 @@ variable "capture_ttl_hours" {
   default     = 24
 }
 
+# reserved_concurrency: -1 leaves a function unreserved (Lambda's own
+# convention); null or omitted means the default, because Terraform replaces
+# an explicit null in an optional attribute with its default.
 variable "ingest_function" {
-  description = "Size of each per-event-type ingest function. reserved_concurrency = null leaves it unreserved."
+  description = "Size of each per-event-type ingest function. reserved_concurrency = -1 leaves it unreserved (null or omitted: 5)."
   type = object({
     memory_size          = optional(number, 128)
     timeout              = optional(number, 30)
     reserved_concurrency = optional(number, 5)
   })
   default = {}
+
+  validation {
+    condition     = var.ingest_function.reserved_concurrency == -1 || var.ingest_function.reserved_concurrency >= 1
+    error_message = "ingest_function.reserved_concurrency must be -1 (unreserved) or at least 1 (0 would stop the functions)."
+  }
 }
 
 variable "settle_function" {
-  description = "Size of the settle function (its reserved concurrency is always 1: one sweep at a time)."
+  description = "Size of the settle function. reserved_concurrency = -1 leaves it unreserved (null or omitted: 1); concurrent sweeps are safe, see the module README."
   type = object({
-    memory_size = optional(number, 128)
-    timeout     = optional(number, 60)
+    memory_size          = optional(number, 128)
+    timeout              = optional(number, 60)
+    reserved_concurrency = optional(number, 1)
   })
   default = {}
+
+  validation {
+    condition     = var.settle_function.reserved_concurrency == -1 || var.settle_function.reserved_concurrency >= 1
+    error_message = "settle_function.reserved_concurrency must be -1 (unreserved) or at least 1 (0 would stop the sweep)."
+  }
 }
 
 variable "capture_function" {
-  description = "Size of the capture function. reserved_concurrency = null leaves it unreserved."
+  description = "Size of the capture function. reserved_concurrency = -1 leaves it unreserved (null or omitted: 2)."
   type = object({
     memory_size          = optional(number, 128)
     timeout              = optional(number, 10)
     reserved_concurrency = optional(number, 2)
   })
   default = {}
+
+  validation {
+    condition     = var.capture_function.reserved_concurrency == -1 || var.capture_function.reserved_concurrency >= 1
+    error_message = "capture_function.reserved_concurrency must be -1 (unreserved) or at least 1 (0 would stop the function)."
+  }
 }
 
 variable "event_delivery" {

@@ -110,3 +110,39 @@ run "development" {
     error_message = "Subscriptions come from alert_subscriptions."
   }
 }
+
+# On an account with a small concurrency quota every function can be left
+# unreserved, settle included (its sweeps are exactly-once through their
+# claims; see the module README).
+run "unreserved" {
+  command = plan
+
+  variables {
+    environment      = "dev"
+    enable_capture   = true
+    ingest_function  = { reserved_concurrency = -1 }
+    settle_function  = { reserved_concurrency = -1 }
+    capture_function = { reserved_concurrency = -1 }
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : f.reserved_concurrent_executions == -1])
+    error_message = "reserved_concurrency = -1 must leave every function unreserved."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["ingest-project-requested"].memory_size == 128 && aws_lambda_function.this["settle"].timeout == 60
+    error_message = "Leaving concurrency unreserved keeps the other sizes' defaults."
+  }
+}
+
+run "reserving_zero_is_refused" {
+  command = plan
+
+  variables {
+    environment     = "dev"
+    ingest_function = { reserved_concurrency = 0 }
+  }
+
+  expect_failures = [var.ingest_function]
+}
