@@ -1,5 +1,7 @@
 //! The table layout: how events and measurement records become DynamoDB items
-//! and back. The layout is fixed (Terraform creates the same table):
+//! and back. The layout is fixed; the table's keys and indexes are
+//! [`crate::dynamo::EVENT_TABLE`] (Terraform creates the same table, which
+//! `tests/table_schema.rs` checks):
 //!
 //! | item | `pk` | `sk` |
 //! |---|---|---|
