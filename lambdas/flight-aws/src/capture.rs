@@ -1,4 +1,4 @@
-//! The capture table (SPEC §5): test events and the measurements they
+//! The capture table (docs/delivery.md §6): test events and the measurements they
 //! produced, by test run, for asynchronous tests to poll. DynamoDB deletes
 //! the items once `expires_at` (epoch seconds) has passed.
 //!

@@ -1,4 +1,4 @@
-//! The capture of test events (SPEC §5): an event whose `detail` carries a
+//! The capture of test events (docs/delivery.md §6): an event whose `detail` carries a
 //! `test_run_id` is a test event. The capture function records it, and the
 //! publisher records the measurements it completes, in a capture store keyed
 //! by the run id, so an asynchronous test can poll for what it expects.

@@ -1,4 +1,4 @@
-//! The metric engine (SPEC §4), pure: the value of a data point from the
+//! The metric engine (docs/metrics.md), pure: the value of a data point from the
 //! events it depends on, and the keys that order events on a timeline.
 //!
 //! A *timeline* holds, in (time, event id) order, the events of one aggregate

@@ -1,4 +1,4 @@
-//! The envelope (SPEC §2): both original shapes, every alias, every rejection.
+//! The envelope (docs/envelope.md): both original shapes, every alias, every rejection.
 
 use flight_core::{Event, Rejection};
 use flight_testkit::fixtures::catalog;

@@ -1,4 +1,4 @@
-//! Hostile input (SPEC §2, §4): oversized details, deep nesting, invalid
+//! Hostile input (docs/envelope.md, docs/metrics.md): oversized details, deep nesting, invalid
 //! UTF-8, numbers out of range, times far in the past or the future,
 //! unknown fields and wrong types. Nothing panics; every rejection names the
 //! field and the reason; the rest of a batch is processed; data points that

@@ -214,7 +214,7 @@ fn any_order_duplication_and_batching_yields_the_in_order_measurements() {
     let result = runner.run(&delivery(), |case| {
         let events = history(&case.specs, "");
         let want = expected(&catalog, &events, Some("prop"));
-        // The definition the engine implements agrees with SPEC §4 written
+        // The definition the engine implements agrees with docs/metrics.md written
         // out naively.
         let parsed: Vec<Event> = events
             .iter()
@@ -223,7 +223,7 @@ fn any_order_duplication_and_batching_yields_the_in_order_measurements() {
         prop_assert_eq!(
             &want,
             &oracle(&catalog, &parsed, Some("prop")),
-            "measure_all vs SPEC §4"
+            "measure_all vs docs/metrics.md"
         );
         let batches = case.batches(&events);
 

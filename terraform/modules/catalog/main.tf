@@ -24,7 +24,7 @@ locals {
   # The one definition of which events reach an event type's function (the
   # local stack creates the same rules from the event_patterns output). An
   # event belongs to the type when detail.event_type is its name or an alias,
-  # or, when detail.event_type is absent, when detail-type is (SPEC section 2).
+  # or, when detail.event_type is absent, when detail-type is (docs/envelope.md §4).
   event_types = {
     for t in local.catalog.event_types : t.name => {
       name           = t.name

@@ -1,4 +1,4 @@
-//! The metric kinds (SPEC §4), each described in one place: what the catalog
+//! The metric kinds (docs/metrics.md), each described in one place: what the catalog
 //! spells it, the keys it takes, the unit it requires, the event types it
 //! involves and which one completes a data point, its span roles, the payload
 //! fields it reads, the CloudWatch statistic that reads it, and how it measures.
@@ -32,7 +32,7 @@ macro_rules! kind_names {
 
 kind_names!(Duration, Count, Occurrences, Value, Ratio);
 
-/// How a metric's data points come from events (SPEC §4).
+/// How a metric's data points come from events (docs/metrics.md).
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricKind {
     /// For each `end`, `end.time - start.time` from the earliest `start` since the previous `end`.

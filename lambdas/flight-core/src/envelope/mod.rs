@@ -1,4 +1,4 @@
-//! The event envelope (SPEC §2): from an EventBridge event to an [`Event`], or a
+//! The event envelope (docs/envelope.md): from an EventBridge event to an [`Event`], or a
 //! [`Rejection`] that names the field and the reason. Everything an event
 //! answers about itself (its partition, its quantities, its test run) is here;
 //! how single fields are read is in `fields`.
