@@ -80,10 +80,8 @@ if [ -d "$PLUGIN_DIR/registry.terraform.io/hashicorp/aws" ]; then
   for root in ${FC_TERRAFORM_APPLY-dev}; do roots+=(--apply "$root"); done
   for root in ${FC_TERRAFORM_PLAN-prod}; do roots+=(--plan "$root"); done
   : >"$WORK/emulated.note"
-  if command -v cargo >/dev/null && cargo build --quiet --manifest-path "$ROOT/Cargo.toml" -p flight-local >"$WORK/build.log" 2>&1; then
-    target_dir="$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
-      "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    roots+=(--flight-local "$target_dir/debug/flight-local")
+  if command -v cargo >/dev/null && flight_local="$(source "$ROOT/scripts/lib.sh" && cargo_bin flight-local 2>"$WORK/build.log")"; then
+    roots+=(--flight-local "$flight_local")
   else
     echo "    the local stack is not compared: flight-local was not built ($(tail -n 1 "$WORK/build.log" 2>/dev/null || echo "no cargo"))" >"$WORK/emulated.note"
   fi

@@ -62,11 +62,10 @@ stop_group() {
   done
 }
 
-# cargo_bin PACKAGE...: builds the packages' binaries (debug) and prints the
-# path of the first one's.
+# cargo_bin NAME: builds the workspace's binaries (debug) and prints the path of
+# NAME's. Every script builds the same set: a `-p` selection would unify the
+# dependencies' features differently and rebuild the AWS SDK once per set.
 cargo_bin() {
-  local packages=() p
-  for p in "$@"; do packages+=(-p "$p"); done
-  cargo build --quiet --manifest-path "$ROOT/Cargo.toml" "${packages[@]}" >&2
+  cargo build --quiet --manifest-path "$ROOT/Cargo.toml" --workspace --bins >&2
   echo "${CARGO_TARGET_DIR:-$ROOT/target}/debug/$1"
 }

@@ -85,7 +85,7 @@ bash "$ROOT/scripts/setup.sh"
 eval "$(bash "$ROOT/scripts/setup.sh" --env)"
 
 say "building flight-local (the provisioner and dispatcher) and flightctl (test runs)"
-FLIGHT_LOCAL="$(cargo_bin flight-local flightctl)"
+FLIGHT_LOCAL="$(cargo_bin flight-local)"
 
 say "starting DynamoDB Local and moto server"
 bash "$ROOT/scripts/services.sh" start >/dev/null

@@ -45,7 +45,7 @@ bash scripts/e2e.sh
 step "flightctl on the local stack: health, put-events, report, backfill"
 (
   eval "$(grep -v _PID= "$FC_LOCAL_DIR/local.env")"
-  cargo test -q -p flightctl --test local_stack -- --ignored
+  cargo test -q --workspace --test local_stack -- --ignored
 )
 
 step "smoke test: the ingest function under cargo lambda watch"
