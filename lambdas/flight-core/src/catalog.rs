@@ -504,6 +504,9 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
     }
 
     let plans = derive_plans(&event_types, &metrics, issues);
+    for (path, message) in crate::cloudwatch_rules::catalog_issues(&raw.namespace, &metrics) {
+        issues.add(path, message);
+    }
     Catalog {
         namespace: raw.namespace,
         event_types,

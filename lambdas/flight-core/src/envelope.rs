@@ -247,6 +247,7 @@ impl Event {
                 }
             }
         }
+        crate::cloudwatch_rules::check_event(self, catalog)?;
         Ok(())
     }
 

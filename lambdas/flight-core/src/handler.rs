@@ -85,12 +85,14 @@ pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
                 events = report.events,
                 published = report.published.len(),
                 unsent = report.unsent.len(),
+                refused = report.refused.len(),
                 "settled data points published"
             );
             Ok(json!({
                 "events": report.events,
                 "published": report.published.len(),
                 "unsent": report.unsent.len(),
+                "refused": report.refused.len(),
             }))
         }
         Err(error) => {

@@ -4,14 +4,17 @@
 pub mod backfill;
 pub mod capture;
 pub mod catalog;
+pub mod cloudwatch_rules;
 pub mod engine;
 pub mod envelope;
 pub mod handler;
 pub mod memory;
 pub mod ports;
+pub mod refusal;
 pub mod replay;
 pub mod service;
 pub mod slo;
+pub mod strict_sink;
 pub mod yaml;
 
 pub use catalog::{Catalog, CatalogError, CatalogIssue, Metric, MetricKind};

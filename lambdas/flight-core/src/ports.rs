@@ -160,6 +160,18 @@ pub trait EventStore: Send + Sync {
 pub trait MetricSink: Send + Sync {
     /// Publishes data points; fails as a whole if any may not have been accepted.
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError>;
+
+    /// Publishes like [`MetricSink::publish`], saying whether a failure is a
+    /// refusal of the data itself (see [`crate::refusal`]). By default every
+    /// failure may be retried.
+    async fn publish_or_refuse(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<(), crate::refusal::PublishFailure> {
+        self.publish(measurements)
+            .await
+            .map_err(crate::refusal::PublishFailure::Retryable)
+    }
 }
 
 /// The time now.
@@ -223,6 +235,12 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
 impl<T: MetricSink + ?Sized> MetricSink for std::sync::Arc<T> {
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
         (**self).publish(measurements).await
+    }
+    async fn publish_or_refuse(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<(), crate::refusal::PublishFailure> {
+        (**self).publish_or_refuse(measurements).await
     }
 }
 

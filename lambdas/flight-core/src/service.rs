@@ -125,6 +125,8 @@ pub struct SettleReport {
     pub published: Vec<Measurement>,
     /// Measurements kept but not sent (outside CloudWatch's range).
     pub unsent: Vec<Measurement>,
+    /// Measurements the sink refused on their own, recorded as refused (see [`crate::refusal`]).
+    pub refused: Vec<Measurement>,
 }
 
 /// Flight Controller's use cases over a store, a metric sink and a clock.
@@ -246,6 +248,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             let outcome = self.publish(claimed).await?;
             report.published.extend(outcome.published);
             report.unsent.extend(outcome.unsent);
+            report.refused.extend(outcome.refused);
         }
         Ok(report)
     }
@@ -418,7 +421,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             .cloned()
             .collect();
         if !points.is_empty() {
-            if let Err(error) = self.sink.publish(&points).await {
+            let sent = self.sink.publish_or_refuse(&points).await;
+            if let Err(crate::refusal::PublishFailure::Refused(refusal)) = sent {
+                return self.isolate_refused(chunk, rest, refusal, report).await;
+            }
+            if let Err(error) = sent.map_err(crate::refusal::PublishFailure::into_sink_error) {
                 // Let a retry take the work at once rather than after the lease.
                 for record in chunk.iter().map(|(r, _)| *r).chain(rest) {
                     if let Some(lease) = &record.lease {
