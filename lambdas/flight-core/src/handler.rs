@@ -92,7 +92,6 @@ pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
                 "events": report.events,
                 "published": report.published.len(),
                 "unsent": report.unsent.len(),
-                "refused": report.refused.len(),
             }))
         }
         Err(error) => {
