@@ -6,10 +6,13 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;
+use flight_core::cloudwatch_rules;
 use flight_core::engine::Measurement;
 use flight_core::ports::{MetricSink, SinkError};
+use flight_core::refusal::PublishFailure;
+use flight_core::{Clock, SystemClock};
 
-use crate::error::classify;
+use crate::error::{classify, is_refusal};
 
 /// CloudWatch takes at most 1000 data points per `PutMetricData`...
 pub const MAX_DATUMS_PER_REQUEST: usize = 1000;
@@ -94,13 +97,36 @@ impl CloudWatchSink {
 
 #[async_trait]
 impl MetricSink for CloudWatchSink {
+    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+        self.publish_or_refuse(measurements)
+            .await
+            .map_err(PublishFailure::into_sink_error)
+    }
+
     /// Sends every measurement (and the `Environment`-only rollup of each
     /// partitioned one), in requests of at most 1000 data points and 1 MB, one
     /// after another. Fails as a whole if any request fails. The service hands
     /// over at most 1000 measurements at a time and records each accepted
     /// chunk, so a retry resends only a chunk whose requests did not all succeed.
-    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+    ///
+    /// Data that breaks one of CloudWatch's documented rules
+    /// ([`flight_core::cloudwatch_rules`]) is refused before any request is
+    /// made; a request CloudWatch refuses for its data ([`is_refusal`]) is a
+    /// refusal too, which the service isolates; anything else may be retried.
+    async fn publish_or_refuse(&self, measurements: &[Measurement]) -> Result<(), PublishFailure> {
         let measurements = flight_core::engine::with_rollups(measurements);
+        let now = SystemClock.now();
+        if let Some(rule) = measurements
+            .iter()
+            .find_map(|m| cloudwatch_rules::check_datum(m, now).err())
+        {
+            return Err(PublishFailure::Refused(SinkError {
+                message: format!(
+                    "PutMetricData to namespace {} not sent: {rule}",
+                    self.namespace
+                ),
+            }));
+        }
         let batches = self.batches(&measurements);
         let total = batches.len();
         for (i, batch) in batches.into_iter().enumerate() {
@@ -113,7 +139,7 @@ impl MetricSink for CloudWatchSink {
                 .await
                 .map_err(|err| {
                     let (retryable, description) = classify(&err);
-                    SinkError {
+                    let error = SinkError {
                         message: format!(
                             "PutMetricData to namespace {} failed on request {} of {total} ({} data points, {}): {description}",
                             self.namespace,
@@ -121,6 +147,11 @@ impl MetricSink for CloudWatchSink {
                             batch.len(),
                             if retryable { "retryable" } else { "not retryable" },
                         ),
+                    };
+                    if is_refusal(&err) {
+                        PublishFailure::Refused(error)
+                    } else {
+                        PublishFailure::Retryable(error)
                     }
                 })?;
         }
