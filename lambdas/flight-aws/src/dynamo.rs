@@ -1257,6 +1257,16 @@ impl EventStore for DynamoStore {
         }
         failure.map_or(Ok(()), Err)
     }
+
+    /// One conditional UpdateItem (see [`crate::dynamo_series`]).
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        crate::dynamo_series::admit_series(self, metric, series, budget).await
+    }
 }
 
 #[cfg(test)]

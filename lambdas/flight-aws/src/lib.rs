@@ -8,6 +8,7 @@ mod capture;
 mod cloudwatch;
 mod config;
 mod dynamo;
+mod dynamo_series;
 mod emf;
 mod error;
 pub mod item;

@@ -89,6 +89,9 @@ pub struct Metric {
     pub unit: String,
     /// Payload fields that split the measure; they become CloudWatch dimensions.
     pub partition_by: Vec<String>,
+    /// The most distinct partitions (CloudWatch series) it may publish; see
+    /// [`crate::series_budget`]. Meaningless without `partition_by`.
+    pub series_budget: u32,
 }
 
 /// How a metric's data points come from events (SPEC §4).
@@ -266,6 +269,7 @@ struct RawMetric {
     unit: String,
     #[serde(default)]
     partition_by: Vec<String>,
+    series_budget: Option<u32>,
     start: Option<String>,
     end: Option<String>,
     event: Option<String>,
@@ -702,6 +706,9 @@ fn build_metric(
         kind,
         unit: raw.unit,
         partition_by: raw.partition_by,
+        series_budget: raw
+            .series_budget
+            .unwrap_or(crate::series_budget::DEFAULT_SERIES_BUDGET),
     };
 
     // Every field the metric reads must be declared by each event type it involves.

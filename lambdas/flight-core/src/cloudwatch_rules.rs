@@ -254,7 +254,12 @@ pub fn catalog_issues(namespace_text: &str, metrics: &[Metric]) -> Vec<(String, 
         issues.push(("namespace".to_string(), rule));
     }
     for (i, metric) in metrics.iter().enumerate() {
-        if metric.name == crate::refusal::REFUSED_DATA_POINTS_METRIC {
+        if [
+            crate::refusal::REFUSED_DATA_POINTS_METRIC,
+            crate::series_budget::OVER_BUDGET_SERIES_METRIC,
+        ]
+        .contains(&metric.name.as_str())
+        {
             issues.push((
                 format!("metrics[{i}].name"),
                 format!(
@@ -269,6 +274,15 @@ pub fn catalog_issues(namespace_text: &str, metrics: &[Metric]) -> Vec<(String, 
                 format!(
                     "{} fields; with `Environment` a data point may carry at most {MAX_DIMENSIONS} CloudWatch dimensions",
                     metric.partition_by.len()
+                ),
+            ));
+        }
+        if !(1..=crate::series_budget::MAX_SERIES_BUDGET).contains(&metric.series_budget) {
+            issues.push((
+                format!("metrics[{i}].series_budget"),
+                format!(
+                    "must be 1 to {} distinct partitions",
+                    crate::series_budget::MAX_SERIES_BUDGET
                 ),
             ));
         }

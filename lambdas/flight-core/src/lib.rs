@@ -12,6 +12,7 @@ pub mod memory;
 pub mod ports;
 pub mod refusal;
 pub mod replay;
+pub mod series_budget;
 pub mod service;
 pub mod slo;
 pub mod strict_sink;

@@ -25,6 +25,8 @@ struct State {
     measurements: BTreeMap<(String, EventRef), Measurement>,
     requests: usize,
     entries_read: usize,
+    /// Per metric, its distinct partitions (see [`crate::series_budget`]).
+    series: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl State {
@@ -256,6 +258,33 @@ impl EventStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let known = state.series.entry(metric.to_string()).or_default();
+        if known.contains(series) || known.len() < budget as usize {
+            known.insert(series.to_string());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+impl MemoryStore {
+    /// Per metric, how many distinct partitions it has published.
+    pub fn series(&self) -> BTreeMap<String, usize> {
+        self.lock()
+            .series
+            .iter()
+            .map(|(metric, known)| (metric.clone(), known.len()))
+            .collect()
     }
 }
 

@@ -153,6 +153,19 @@ pub trait EventStore: Send + Sync {
 
     /// Gives up leases (after a failed publish) so the work can be retried at once.
     async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError>;
+
+    /// Adds the partition `series` to `metric`'s distinct partitions unless
+    /// that would make more than `budget`; true when it is (now) among them
+    /// (see [`crate::series_budget`]). A store that does not track partitions
+    /// admits every one, which is what the default does.
+    async fn admit_series(
+        &self,
+        _metric: &str,
+        _series: &str,
+        _budget: u32,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// Where data points go (CloudWatch in AWS).
@@ -228,6 +241,14 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     }
     async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
         (**self).release(events, token).await
+    }
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        (**self).admit_series(metric, series, budget).await
     }
 }
 

@@ -136,6 +136,7 @@ pub struct FlightController<S, M, C> {
     sink: M,
     clock: C,
     settings: Settings,
+    known_series: crate::series_budget::KnownSeries,
 }
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
@@ -146,6 +147,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             sink,
             clock,
             settings,
+            known_series: Default::default(),
         }
     }
 
@@ -167,6 +169,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The partitions this process has seen admitted to their series budget.
+    pub(crate) fn known_series(&self) -> &crate::series_budget::KnownSeries {
+        &self.known_series
     }
 
     /// Ingests one EventBridge event: validates it, appends it idempotently,
@@ -376,6 +383,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     );
                 }
             }
+            self.apply_series_budget(&mut measurements).await?;
             let sendable = measurements
                 .iter()
                 .filter(|m| m.delivery == Delivery::Published)
