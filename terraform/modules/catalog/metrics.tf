@@ -133,6 +133,15 @@ locals {
       metric_name = "RefusedDataPoints"
       dimensions  = tomap({ Environment = var.environment })
     })
+    # OverBudgetSeries counts data points published under Environment alone
+    # because their metric's series_budget (distinct partitions) was spent.
+    "over-budget-series" = merge(local.operational_alarm_defaults, {
+      alarm_name  = "${local.prefix}-over-budget-series"
+      description = "A partitioned metric spent its series_budget: new partitions are published under Environment alone; the Metric dimension of OverBudgetSeries names it."
+      namespace   = local.namespace
+      metric_name = "OverBudgetSeries"
+      dimensions  = tomap({ Environment = var.environment })
+    })
   }
 
   operational_alarms = merge(local.function_alarms, local.event_type_alarms, local.refused_alarms)

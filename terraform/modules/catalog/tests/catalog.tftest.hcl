@@ -185,4 +185,12 @@ run "refused_data_points_raise_a_ticket" {
     )
     error_message = "Data points CloudWatch refuses must raise an alarm on RefusedDataPoints."
   }
+
+  assert {
+    condition = (
+      output.operational_alarms["over-budget-series"].metric_name == "OverBudgetSeries" &&
+      output.operational_alarms["over-budget-series"].dimensions == tomap({ Environment = "prod" })
+    )
+    error_message = "A metric over its series budget must raise an alarm on OverBudgetSeries."
+  }
 }
