@@ -136,7 +136,8 @@ pub struct FlightController<S, M, C> {
     sink: M,
     clock: C,
     settings: Settings,
-    known_series: crate::series_budget::KnownSeries,
+    /// Boxed: a controller is moved around whole (e.g. in enums).
+    known_series: Box<crate::series_budget::KnownSeries>,
 }
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
