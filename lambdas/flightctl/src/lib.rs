@@ -8,4 +8,5 @@ pub mod duration;
 pub mod health;
 pub mod put_events;
 pub mod report;
+pub mod series_report;
 pub mod target;

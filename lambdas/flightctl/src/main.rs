@@ -10,7 +10,7 @@ use flight_core::engine::format_measurement;
 use flight_core::replay::{replay_sources, system_now};
 use flight_core::Millis;
 use flightctl::target::{Target, TargetArgs};
-use flightctl::{backfill, duration, health, put_events, report};
+use flightctl::{backfill, duration, health, put_events, report, series_report};
 
 #[derive(Parser)]
 #[command(
@@ -334,8 +334,16 @@ async fn run_report(args: TargetArgs, since: Option<Millis>, json: bool) -> Resu
                 target.names.environment, target.names.event_table
             )
         })?;
+    let metrics = series_report::rows(
+        &target.store(),
+        &target.catalog,
+        now - since.unwrap_or(24 * 3_600_000),
+        now + 1,
+    )
+    .await?;
     if json {
-        let value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        let mut value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        value["metrics"] = series_report::to_json(&metrics);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!(
@@ -345,6 +353,7 @@ async fn run_report(args: TargetArgs, since: Option<Millis>, json: bool) -> Resu
             target.names.event_table
         );
         print!("{}", report::table(&target.catalog, &statuses));
+        print!("{}", series_report::table(&metrics));
     }
     Ok(ExitCode::SUCCESS)
 }
