@@ -10,7 +10,6 @@ use flight_core::cloudwatch_rules;
 use flight_core::engine::Measurement;
 use flight_core::ports::{MetricSink, SinkError};
 use flight_core::refusal::PublishFailure;
-use flight_core::{Clock, SystemClock};
 
 use crate::error::{classify, is_refusal};
 
@@ -115,10 +114,10 @@ impl MetricSink for CloudWatchSink {
     /// refusal too, which the service isolates; anything else may be retried.
     async fn publish_or_refuse(&self, measurements: &[Measurement]) -> Result<(), PublishFailure> {
         let measurements = flight_core::engine::with_rollups(measurements);
-        let now = SystemClock.now();
+        // Timestamps are the service's to judge, with its clock (see `Delivery`).
         if let Some(rule) = measurements
             .iter()
-            .find_map(|m| cloudwatch_rules::check_datum(m, now).err())
+            .find_map(|m| cloudwatch_rules::check_datum(m, None).err())
         {
             return Err(PublishFailure::Refused(SinkError {
                 message: format!(
@@ -194,6 +193,27 @@ mod tests {
         let sizes: Vec<_> = sink().batches(&ms).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, vec![1000, 1000, 500]);
         assert!(sink().batches(&[]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_data_point_breaking_a_documented_rule_is_refused_before_any_request() {
+        let mut poison = measurement(1, 5);
+        poison
+            .dimensions
+            .insert("guardrail_id".into(), "tab\there".into());
+        let sink = sink();
+        let failure = sink
+            .publish_or_refuse(&[measurement(0, 5), poison])
+            .await
+            .unwrap_err();
+        let PublishFailure::Refused(error) = failure else {
+            panic!("a refusal, not a retryable failure: {failure}");
+        };
+        assert!(
+            error.message.contains("control character U+0009 (a tab)"),
+            "{error}"
+        );
+        assert_eq!(sink.put_metric_data_calls(), 0);
     }
 
     #[test]

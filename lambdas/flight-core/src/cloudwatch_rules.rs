@@ -138,16 +138,20 @@ pub fn timestamp(timestamp: Millis, now: Millis) -> Result<(), String> {
     }
 }
 
-/// Every rule one data point must meet at `now`; the message names the metric
-/// and the rule broken, the way CloudWatch's `InvalidParameterValue` does.
-pub fn check_datum(m: &Measurement, now: Millis) -> Result<(), String> {
+/// Every rule one data point must meet (its timestamp's only with `now`:
+/// the service judges timestamps with its own clock before sending); the
+/// message names the metric and the rule broken, the way CloudWatch's
+/// `InvalidParameterValue` does.
+pub fn check_datum(m: &Measurement, now: Option<Millis>) -> Result<(), String> {
     let at = |rule: String| format!("{} data point of {}: {rule}", m.metric, m.aggregate_id);
     metric_name(&m.metric).map_err(|e| at(format!("metric name {e}")))?;
     if !CLOUDWATCH_UNITS.contains(&m.unit.as_str()) {
         return Err(at(format!("unit `{}` is not a CloudWatch unit", m.unit)));
     }
     value(m.value).map_err(|e| at(format!("value {e}")))?;
-    timestamp(m.timestamp, now).map_err(|e| at(format!("timestamp {e}")))?;
+    if let Some(now) = now {
+        timestamp(m.timestamp, now).map_err(|e| at(format!("timestamp {e}")))?;
+    }
     if m.dimensions.len() > MAX_DIMENSIONS {
         return Err(at(format!(
             "{} dimensions; CloudWatch takes at most {MAX_DIMENSIONS}",
@@ -185,7 +189,7 @@ pub fn check_call(measurements: &[Measurement], now: Millis) -> Result<(), Strin
         ));
     }
     for (i, m) in measurements.iter().enumerate() {
-        check_datum(m, now).map_err(|e| format!("MetricData.member.{}: {e}", i + 1))?;
+        check_datum(m, Some(now)).map_err(|e| format!("MetricData.member.{}: {e}", i + 1))?;
     }
     Ok(())
 }
