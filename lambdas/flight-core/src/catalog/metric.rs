@@ -103,6 +103,9 @@ pub(super) fn build(
         kind,
         unit: raw.unit,
         partition_by: raw.partition_by,
+        series_budget: raw
+            .series_budget
+            .unwrap_or(crate::series_budget::DEFAULT_SERIES_BUDGET),
     };
     check_fields(&path, &metric, types, names, issues);
     Some(metric)
