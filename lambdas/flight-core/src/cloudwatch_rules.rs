@@ -250,9 +250,10 @@ fn check_sign(event: &Event, catalog: &Catalog, metric: &Metric) -> Result<(), R
     }
 }
 
-/// The catalog's part: its namespace, and each metric's name and partition
-/// fields as CloudWatch dimension names (with `Environment`, at most
-/// [`MAX_DIMENSIONS`]). Returns `(path, message)` pairs for the catalog's issues.
+/// The catalog's part: its namespace, each metric's partition fields as
+/// CloudWatch dimension names (with `Environment`, at most [`MAX_DIMENSIONS`])
+/// and its series budget (the catalog reserves the operational metrics'
+/// names). Returns `(path, message)` pairs for the catalog's issues.
 pub fn catalog_issues(namespace_text: &str, metrics: &[Metric]) -> Vec<(String, String)> {
     let mut issues = Vec::new();
     // The catalog reports a namespace's length itself.
@@ -261,20 +262,6 @@ pub fn catalog_issues(namespace_text: &str, metrics: &[Metric]) -> Vec<(String, 
         issues.push(("namespace".to_string(), rule));
     }
     for (i, metric) in metrics.iter().enumerate() {
-        if [
-            crate::refusal::REFUSED_DATA_POINTS_METRIC,
-            crate::series_budget::OVER_BUDGET_SERIES_METRIC,
-        ]
-        .contains(&metric.name.as_str())
-        {
-            issues.push((
-                format!("metrics[{i}].name"),
-                format!(
-                    "`{}` is reserved for Flight Controller's own operational metrics",
-                    metric.name
-                ),
-            ));
-        }
         if metric.partition_by.len() >= MAX_DIMENSIONS {
             issues.push((
                 format!("metrics[{i}].partition_by"),
