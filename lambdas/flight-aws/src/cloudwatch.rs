@@ -6,10 +6,12 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;
+use flight_core::cloudwatch_rules;
 use flight_core::engine::Measurement;
 use flight_core::ports::{MetricSink, SinkError};
+use flight_core::refusal::PublishFailure;
 
-use crate::error::classify;
+use crate::error::{classify, is_refusal};
 
 /// CloudWatch takes at most 1000 data points per `PutMetricData`...
 pub const MAX_DATUMS_PER_REQUEST: usize = 1000;
@@ -94,13 +96,36 @@ impl CloudWatchSink {
 
 #[async_trait]
 impl MetricSink for CloudWatchSink {
+    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+        self.publish_or_refuse(measurements)
+            .await
+            .map_err(PublishFailure::into_sink_error)
+    }
+
     /// Sends every measurement (and the `Environment`-only rollup of each
     /// partitioned one), in requests of at most 1000 data points and 1 MB, one
     /// after another. Fails as a whole if any request fails. The service hands
     /// over at most 1000 measurements at a time and records each accepted
     /// chunk, so a retry resends only a chunk whose requests did not all succeed.
-    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+    ///
+    /// Data that breaks one of CloudWatch's documented rules
+    /// ([`flight_core::cloudwatch_rules`]) is refused before any request is
+    /// made; a request CloudWatch refuses for its data ([`is_refusal`]) is a
+    /// refusal too, which the service isolates; anything else may be retried.
+    async fn publish_or_refuse(&self, measurements: &[Measurement]) -> Result<(), PublishFailure> {
         let measurements = flight_core::engine::with_rollups(measurements);
+        // Timestamps are the service's to judge, with its clock (see `Delivery`).
+        if let Some(rule) = measurements
+            .iter()
+            .find_map(|m| cloudwatch_rules::check_datum(m, None).err())
+        {
+            return Err(PublishFailure::Refused(SinkError {
+                message: format!(
+                    "PutMetricData to namespace {} not sent: {rule}",
+                    self.namespace
+                ),
+            }));
+        }
         let batches = self.batches(&measurements);
         let total = batches.len();
         for (i, batch) in batches.into_iter().enumerate() {
@@ -113,7 +138,7 @@ impl MetricSink for CloudWatchSink {
                 .await
                 .map_err(|err| {
                     let (retryable, description) = classify(&err);
-                    SinkError {
+                    let error = SinkError {
                         message: format!(
                             "PutMetricData to namespace {} failed on request {} of {total} ({} data points, {}): {description}",
                             self.namespace,
@@ -121,6 +146,11 @@ impl MetricSink for CloudWatchSink {
                             batch.len(),
                             if retryable { "retryable" } else { "not retryable" },
                         ),
+                    };
+                    if is_refusal(&err) {
+                        PublishFailure::Refused(error)
+                    } else {
+                        PublishFailure::Retryable(error)
                     }
                 })?;
         }
@@ -163,6 +193,27 @@ mod tests {
         let sizes: Vec<_> = sink().batches(&ms).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, vec![1000, 1000, 500]);
         assert!(sink().batches(&[]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_data_point_breaking_a_documented_rule_is_refused_before_any_request() {
+        let mut poison = measurement(1, 5);
+        poison
+            .dimensions
+            .insert("guardrail_id".into(), "tab\there".into());
+        let sink = sink();
+        let failure = sink
+            .publish_or_refuse(&[measurement(0, 5), poison])
+            .await
+            .unwrap_err();
+        let PublishFailure::Refused(error) = failure else {
+            panic!("a refusal, not a retryable failure: {failure}");
+        };
+        assert!(
+            error.message.contains("control character U+0009 (a tab)"),
+            "{error}"
+        );
+        assert_eq!(sink.put_metric_data_calls(), 0);
     }
 
     #[test]

@@ -65,3 +65,33 @@ where
         retryable,
     }
 }
+
+/// Error codes of a request refused for its data: a client error that no
+/// retry of the same data can get past (CloudWatch's `PutMetricData` spellings).
+const REFUSAL_CODES: &[&str] = &[
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "MissingParameter",
+    "MissingRequiredParameter",
+    "InvalidFormat",
+    "ValidationError",
+];
+
+/// Whether an SDK error refuses the request's data itself: a 4xx answer that
+/// is not throttling and names invalid input (or a 413, too large). Access
+/// and configuration errors are not refusals: the data is not at fault.
+pub(crate) fn is_refusal<E>(err: &SdkError<E>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let SdkError::ServiceError(context) = err else {
+        return false;
+    };
+    let status = context.raw().status().as_u16();
+    let code = context.err().code().unwrap_or_default();
+    status == 413
+        || ((400..500).contains(&status)
+            && status != 429
+            && !RETRYABLE_CODES.contains(&code)
+            && REFUSAL_CODES.contains(&code))
+}

@@ -120,6 +120,16 @@ impl<M: MetricSink, C: CaptureStore> CaptureSink<M, C> {
 #[async_trait]
 impl<M: MetricSink, C: CaptureStore> MetricSink for CaptureSink<M, C> {
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
+        self.publish_or_refuse(measurements)
+            .await
+            .map_err(crate::refusal::PublishFailure::into_sink_error)
+    }
+
+    /// Records the test measurements, then publishes (or not) as the inner sink does.
+    async fn publish_or_refuse(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<(), crate::refusal::PublishFailure> {
         let tests: Vec<Measurement> = measurements
             .iter()
             .filter(|m| m.test_run_id.is_some())
@@ -129,11 +139,13 @@ impl<M: MetricSink, C: CaptureStore> MetricSink for CaptureSink<M, C> {
             self.capture
                 .record_measurements(&tests)
                 .await
-                .map_err(|e| SinkError {
-                    message: format!("capturing {} test measurements: {e}", tests.len()),
+                .map_err(|e| {
+                    crate::refusal::PublishFailure::Retryable(SinkError {
+                        message: format!("capturing {} test measurements: {e}", tests.len()),
+                    })
                 })?;
         }
-        self.inner.publish(measurements).await
+        self.inner.publish_or_refuse(measurements).await
     }
 }
 

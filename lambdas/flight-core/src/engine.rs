@@ -44,6 +44,9 @@ pub enum Delivery {
     TooOld,
     /// Further ahead than CloudWatch accepts (2 hours); kept in the store, not sent.
     TooNew,
+    /// Sent, and refused by the metric sink on its own (see [`crate::refusal`]);
+    /// kept in the store, not retried.
+    Refused,
 }
 
 impl Delivery {
@@ -53,14 +56,20 @@ impl Delivery {
             Delivery::Published => "published",
             Delivery::TooOld => "too_old",
             Delivery::TooNew => "too_new",
+            Delivery::Refused => "refused",
         }
     }
 
     /// Parses [`Delivery::as_str`].
     pub fn parse(text: &str) -> Option<Delivery> {
-        [Delivery::Published, Delivery::TooOld, Delivery::TooNew]
-            .into_iter()
-            .find(|d| d.as_str() == text)
+        [
+            Delivery::Published,
+            Delivery::TooOld,
+            Delivery::TooNew,
+            Delivery::Refused,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == text)
     }
 }
 

@@ -85,6 +85,7 @@ pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
                 events = report.events,
                 published = report.published.len(),
                 unsent = report.unsent.len(),
+                refused = report.refused.len(),
                 "settled data points published"
             );
             Ok(json!({

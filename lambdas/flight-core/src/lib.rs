@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod capture;
 pub mod catalog;
+pub mod cloudwatch_rules;
 pub mod engine;
 pub mod envelope;
 pub mod handler;
@@ -15,10 +16,13 @@ pub mod memory;
 pub mod names;
 pub mod ports;
 pub mod reads;
+pub mod refusal;
 pub mod rejection;
 pub mod replay;
+pub mod series_budget;
 pub mod service;
 pub mod slo;
+pub mod strict_sink;
 pub mod time;
 pub mod yaml;
 

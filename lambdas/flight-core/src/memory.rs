@@ -15,7 +15,7 @@ use crate::ports::{
     Appended, Clock, Completion, Direction, EventRef, EventStore, Lease, MetricSink, SinkError,
     StoreError, StoredEvent, TimelineEntry,
 };
-use crate::reads::{BackfillStore, MeasurementLog, ScanProgress};
+use crate::reads::{BackfillStore, MeasurementLog, ScanProgress, SeriesLog};
 
 #[derive(Default)]
 struct State {
@@ -27,6 +27,8 @@ struct State {
     measurements: BTreeMap<(String, EventRef), Measurement>,
     requests: usize,
     entries_read: usize,
+    /// Per metric, its distinct partitions (see [`crate::series_budget`]).
+    series: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl State {
@@ -259,6 +261,33 @@ impl EventStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        let known = state.series.entry(metric.to_string()).or_default();
+        if known.contains(series) || known.len() < budget as usize {
+            known.insert(series.to_string());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+impl MemoryStore {
+    /// Per metric, how many distinct partitions it has published.
+    pub fn series(&self) -> BTreeMap<String, usize> {
+        self.lock()
+            .series
+            .iter()
+            .map(|(metric, known)| (metric.clone(), known.len()))
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -279,6 +308,15 @@ impl MeasurementLog for MemoryStore {
             .collect();
         sort_measurements(&mut out);
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl SeriesLog for MemoryStore {
+    async fn series_count(&self, metric: &str) -> Result<usize, StoreError> {
+        let mut state = self.lock();
+        state.requests += 1;
+        Ok(state.series.get(metric).map_or(0, BTreeSet::len))
     }
 }
 

@@ -153,6 +153,19 @@ pub trait EventStore: Send + Sync {
 
     /// Gives up leases (after a failed publish) so the work can be retried at once.
     async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError>;
+
+    /// Adds the partition `series` to `metric`'s distinct partitions unless
+    /// that would make more than `budget`; true when it is (now) among them
+    /// (see [`crate::series_budget`]). A store that does not track partitions
+    /// admits every one, which is what the default does.
+    async fn admit_series(
+        &self,
+        _metric: &str,
+        _series: &str,
+        _budget: u32,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// Where data points go (CloudWatch in AWS).
@@ -160,6 +173,18 @@ pub trait EventStore: Send + Sync {
 pub trait MetricSink: Send + Sync {
     /// Publishes data points; fails as a whole if any may not have been accepted.
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError>;
+
+    /// Publishes like [`MetricSink::publish`], saying whether a failure is a
+    /// refusal of the data itself (see [`crate::refusal`]). By default every
+    /// failure may be retried.
+    async fn publish_or_refuse(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<(), crate::refusal::PublishFailure> {
+        self.publish(measurements)
+            .await
+            .map_err(crate::refusal::PublishFailure::Retryable)
+    }
 }
 
 /// The time now.
@@ -217,12 +242,26 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
         (**self).release(events, token).await
     }
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        (**self).admit_series(metric, series, budget).await
+    }
 }
 
 #[async_trait]
 impl<T: MetricSink + ?Sized> MetricSink for std::sync::Arc<T> {
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
         (**self).publish(measurements).await
+    }
+    async fn publish_or_refuse(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<(), crate::refusal::PublishFailure> {
+        (**self).publish_or_refuse(measurements).await
     }
 }
 

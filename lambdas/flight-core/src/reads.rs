@@ -1,5 +1,7 @@
 //! Operator ports: what `flightctl report` and `flightctl backfill` need of
-//! the event store beyond [`EventStore`], which the functions use. The
+//! the event store beyond [`EventStore`], which the functions use (the
+//! measurement records, the series each metric has published, scans and
+//! backfill claims). The
 //! in-memory store ([`crate::memory::MemoryStore`]) is their contract; the
 //! DynamoDB store (flight-aws) implements them on the same table.
 
@@ -21,6 +23,15 @@ pub trait MeasurementLog: Send + Sync {
         since: Millis,
         until: Millis,
     ) -> Result<Vec<Measurement>, StoreError>;
+}
+
+/// The distinct partitions (CloudWatch series) the metrics have published,
+/// as admitted by [`EventStore::admit_series`] (see [`crate::series_budget`]).
+#[async_trait]
+pub trait SeriesLog: Send + Sync {
+    /// How many distinct partitions `metric` has published (0 for a metric
+    /// without partitions or none yet).
+    async fn series_count(&self, metric: &str) -> Result<usize, StoreError>;
 }
 
 /// Told how a scan goes: items read so far, events found so far.

@@ -9,6 +9,8 @@
 //!   naively and apart from the engine;
 //! - [`faults`]: fault injection at the ports, the platform's redelivery, and
 //!   the fault matrix;
+//! - [`poison`]: one event CloudWatch refuses among 10,000 good ones, over
+//!   any store, published through the strict fake sink;
 //! - `aws` (feature `aws`): the local stack's endpoints, stores on DynamoDB
 //!   Local, SQS queues, polling without fixed sleeps.
 //!
@@ -21,4 +23,5 @@ pub mod clock;
 pub mod faults;
 pub mod fixtures;
 pub mod oracle;
+pub mod poison;
 pub mod stories;

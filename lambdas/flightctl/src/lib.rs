@@ -11,6 +11,7 @@ pub mod duration;
 pub mod health;
 pub mod put_events;
 pub mod report;
+pub mod series_report;
 pub mod target;
 pub mod test_run;
 pub mod verbs;

@@ -132,7 +132,30 @@ locals {
     }
   ]...)
 
-  operational_alarms = merge(local.function_alarms, local.event_type_alarms)
+  # RefusedDataPoints counts the data points CloudWatch refused on their own
+  # (one series per metric, dimensions Environment and Metric, with an
+  # Environment-only rollup that adds them all up): they are recorded as
+  # refused in the event store and the rest of their chunk is published.
+  refused_alarms = {
+    "refused-data-points" = merge(local.operational_alarm_defaults, {
+      alarm_name  = "${local.prefix}-refused-data-points"
+      description = "CloudWatch refused data points on their own; they are recorded as refused in the event store, and the settle logs hold CloudWatch's message."
+      namespace   = local.namespace
+      metric_name = "RefusedDataPoints"
+      dimensions  = tomap({ Environment = var.environment })
+    })
+    # OverBudgetSeries counts data points published under Environment alone
+    # because their metric's series_budget (distinct partitions) was spent.
+    "over-budget-series" = merge(local.operational_alarm_defaults, {
+      alarm_name  = "${local.prefix}-over-budget-series"
+      description = "A partitioned metric spent its series_budget: new partitions are published under Environment alone; the Metric dimension of OverBudgetSeries names it."
+      namespace   = local.namespace
+      metric_name = "OverBudgetSeries"
+      dimensions  = tomap({ Environment = var.environment })
+    })
+  }
+
+  operational_alarms = merge(local.function_alarms, local.event_type_alarms, local.refused_alarms)
 
   # Catalog mistakes that would otherwise surface as AWS API errors.
   slo_errors = concat(

@@ -5,8 +5,9 @@
 //! Its parts, one file each: [`schema`] (the table's keys and indexes, and
 //! creating it locally), `transaction` (conditional updates and transactions),
 //! `claims` (leases: claim and release), `completion` (recording published
-//! data points), `store` (the [`EventStore`](flight_core::EventStore) impl)
-//! and `operator` (what `flightctl` reads: measurement records, scans,
+//! data points), `store` (the [`EventStore`](flight_core::EventStore) impl),
+//! `series` (each partitioned metric's distinct partitions, for its series
+//! budget) and `operator` (what `flightctl` reads: measurement records, scans,
 //! backfill claims, the backlog). This file holds the store itself, its
 //! request counts and the reads the others share.
 
@@ -14,6 +15,7 @@ mod claims;
 mod completion;
 mod operator;
 pub mod schema;
+mod series;
 mod store;
 mod transaction;
 

@@ -237,4 +237,14 @@ impl EventStore for DynamoStore {
     async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
         self.release_leases(events, token).await
     }
+
+    /// One conditional UpdateItem (see [`super::series`]).
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        super::series::admit_series(self, metric, series, budget).await
+    }
 }

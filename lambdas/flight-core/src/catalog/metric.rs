@@ -25,7 +25,13 @@ pub(super) fn build(
             ),
         );
     }
-    if raw.name == LATE_EVENTS_METRIC || raw.name == REJECTED_EVENTS_METRIC {
+    let operational = [
+        LATE_EVENTS_METRIC,
+        REJECTED_EVENTS_METRIC,
+        crate::refusal::REFUSED_DATA_POINTS_METRIC,
+        crate::series_budget::OVER_BUDGET_SERIES_METRIC,
+    ];
+    if operational.contains(&raw.name.as_str()) {
         issues.add(
             format!("{path}.name"),
             format!(
@@ -103,6 +109,9 @@ pub(super) fn build(
         kind,
         unit: raw.unit,
         partition_by: raw.partition_by,
+        series_budget: raw
+            .series_budget
+            .unwrap_or(crate::series_budget::DEFAULT_SERIES_BUDGET),
     };
     check_fields(&path, &metric, types, names, issues);
     Some(metric)

@@ -43,6 +43,9 @@ pub struct Metric {
     pub unit: String,
     /// Payload fields that split the measure; they become CloudWatch dimensions.
     pub partition_by: Vec<String>,
+    /// The most distinct partitions (CloudWatch series) it may publish; see
+    /// [`crate::series_budget`]. Meaningless without `partition_by`.
+    pub series_budget: u32,
 }
 
 /// How a payload field is read as a number.

@@ -50,6 +50,7 @@ pub(super) struct RawMetric {
     pub unit: String,
     #[serde(default)]
     pub partition_by: Vec<String>,
+    pub series_budget: Option<u32>,
     pub start: Option<String>,
     pub end: Option<String>,
     pub event: Option<String>,
@@ -183,6 +184,9 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
 
     check_slos(&raw.slos, &metrics, issues);
     let plans = plan::derive_plans(&event_types, &metrics, issues);
+    for (path, message) in crate::cloudwatch_rules::catalog_issues(&raw.namespace, &metrics) {
+        issues.add(path, message);
+    }
     Catalog {
         namespace: raw.namespace,
         event_types,

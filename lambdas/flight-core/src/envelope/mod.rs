@@ -219,6 +219,7 @@ impl Event {
                 }
             }
         }
+        crate::cloudwatch_rules::check_event(self, catalog)?;
         Ok(())
     }
 

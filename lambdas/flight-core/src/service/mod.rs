@@ -116,6 +116,8 @@ pub struct SettleReport {
     pub published: Vec<Measurement>,
     /// Measurements kept but not sent (outside CloudWatch's range).
     pub unsent: Vec<Measurement>,
+    /// Measurements the sink refused on their own, recorded as refused (see [`crate::refusal`]).
+    pub refused: Vec<Measurement>,
 }
 
 /// Flight Controller's use cases over a store, a metric sink and a clock.
@@ -125,6 +127,8 @@ pub struct FlightController<S, M, C> {
     sink: M,
     clock: C,
     settings: Settings,
+    /// Boxed: a controller is moved around whole (e.g. in enums).
+    known_series: Box<crate::series_budget::KnownSeries>,
 }
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
@@ -135,6 +139,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             sink,
             clock,
             settings,
+            known_series: Default::default(),
         }
     }
 
@@ -156,6 +161,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The partitions this process has seen admitted to their series budget.
+    pub(crate) fn known_series(&self) -> &crate::series_budget::KnownSeries {
+        &self.known_series
     }
 
     /// Ingests one EventBridge event: validates it, appends it idempotently,
@@ -237,6 +247,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             let outcome = self.publish(claimed).await?;
             report.published.extend(outcome.published);
             report.unsent.extend(outcome.unsent);
+            report.refused.extend(outcome.refused);
         }
         Ok(report)
     }

@@ -69,6 +69,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     );
                 }
             }
+            self.apply_series_budget(&mut measurements).await?;
             let sendable = measurements
                 .iter()
                 .filter(|m| m.delivery == Delivery::Published)
@@ -114,7 +115,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             .cloned()
             .collect();
         if !points.is_empty() {
-            if let Err(error) = self.sink.publish(&points).await {
+            let sent = self.sink.publish_or_refuse(&points).await;
+            if let Err(crate::refusal::PublishFailure::Refused(refusal)) = sent {
+                return self.isolate_refused(chunk, rest, refusal, report).await;
+            }
+            if let Err(error) = sent.map_err(crate::refusal::PublishFailure::into_sink_error) {
                 // Let a retry take the work at once rather than after the lease.
                 for record in chunk.iter().map(|(r, _)| *r).chain(rest) {
                     if let Some(lease) = &record.lease {

@@ -1,5 +1,7 @@
 //! `flightctl report`: where each SLO stands, computed exactly from the
-//! measurement records in the store (the logic: `crate::report`).
+//! measurement records in the store (the logic: `crate::report`), then each
+//! metric's refused data points and series against its budget
+//! (`crate::series_report`).
 
 use std::process::ExitCode;
 
@@ -7,8 +9,8 @@ use anyhow::{Context, Result};
 use flight_core::replay::system_now;
 use flight_core::Millis;
 
-use crate::report;
 use crate::target::TargetArgs;
+use crate::{report, series_report};
 
 /// Where each SLO stands: attainment and error budget left, exactly, from the store.
 #[derive(clap::Args, Debug)]
@@ -44,8 +46,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 target.names.environment, target.names.event_table
             )
         })?;
+    let metrics = series_report::rows(
+        &target.store(),
+        &target.catalog,
+        now - args.since.unwrap_or(24 * 3_600_000),
+        now + 1,
+    )
+    .await?;
     if args.json {
-        let value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        let mut value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        value["metrics"] = series_report::to_json(&metrics);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!(
@@ -55,6 +65,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             target.names.event_table
         );
         print!("{}", report::table(&target.catalog, &statuses));
+        print!("{}", series_report::table(&metrics));
     }
     Ok(ExitCode::SUCCESS)
 }

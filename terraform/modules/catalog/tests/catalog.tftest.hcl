@@ -172,3 +172,25 @@ run "dashboard_has_a_graph_per_metric_with_its_statistic_and_threshold" {
     error_message = "Every graph must read the deployment's Region."
   }
 }
+
+run "refused_data_points_raise_a_ticket" {
+  command = plan
+
+  assert {
+    condition = (
+      output.operational_alarms["refused-data-points"].metric_name == "RefusedDataPoints" &&
+      output.operational_alarms["refused-data-points"].dimensions == tomap({ Environment = "prod" }) &&
+      output.operational_alarms["refused-data-points"].severity == "ticket" &&
+      output.operational_alarms["refused-data-points"].threshold == 0
+    )
+    error_message = "Data points CloudWatch refuses must raise an alarm on RefusedDataPoints."
+  }
+
+  assert {
+    condition = (
+      output.operational_alarms["over-budget-series"].metric_name == "OverBudgetSeries" &&
+      output.operational_alarms["over-budget-series"].dimensions == tomap({ Environment = "prod" })
+    )
+    error_message = "A metric over its series budget must raise an alarm on OverBudgetSeries."
+  }
+}

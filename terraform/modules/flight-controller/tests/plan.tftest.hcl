@@ -68,8 +68,8 @@ run "production" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == length(module.catalog.slo_alarms) + 3 * length(module.catalog.functions) + 2 * length(module.catalog.event_types)
-    error_message = "Expected an alarm per SLO, three per function and two per event type."
+    condition     = length(aws_cloudwatch_metric_alarm.this) == length(module.catalog.slo_alarms) + 3 * length(module.catalog.functions) + 2 * length(module.catalog.event_types) + 2
+    error_message = "Expected an alarm per SLO, three per function, two per event type, one for refused data points and one for series over budget."
   }
 
   assert {
