@@ -17,6 +17,8 @@ TIMEOUT="${FC_LAMBDA_WATCH_TIMEOUT:-600}"
 source "$LOCAL_ENV"
 eval "$(bash "$ROOT/scripts/setup.sh" --env)"
 
+# The function's environment as Terraform sets it (names included), from the stack file.
+function_env="$("$FC_LOCAL_BIN" function-env --stack "$FC_STACK_FILE" --event-type GuardrailActivated)"
 port="$(free_port)"
 log="$LOCAL_DIR/lambda-watch.log"
 
@@ -32,7 +34,7 @@ trap 'exit 143' TERM
 say "starting cargo lambda watch (ingest, port $port; log $log)"
 cd "$ROOT"
 setsid cargo lambda watch --package ingest --invoke-address 127.0.0.1 --invoke-port "$port" \
-  --env-var "TABLE_NAME=$FC_EVENT_TABLE,EVENT_TYPE=GuardrailActivated,ENVIRONMENT=local,LATENESS_WINDOW_SECONDS=2,CAPTURE_TABLE_NAME=$FC_CAPTURE_TABLE" \
+  --env-var "$function_env" \
   --env-var "FC_DYNAMODB_ENDPOINT=$FC_DYNAMODB_ENDPOINT,FC_AWS_ENDPOINT=$FC_AWS_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=$AWS_REGION" \
   >"$log" 2>&1 </dev/null &
 watch_pid=$!

@@ -11,8 +11,8 @@
 #
 #   scripts/put-events.sh [options] FILE...
 #     (default)         the local stack left running by `scripts/local.sh --keep`
-#     --env NAME        a deployed environment (bus flight-controller-NAME,
-#                       capture table flight-controller-NAME-capture)
+#     --env NAME        a deployed environment (its bus and capture table
+#                       named as `flightctl test-run` names them)
 #     --timeout SECONDS how long to wait (default 60 locally, 900 deployed)
 #     --run-id ID       the test-run id (default: a fresh one)
 #     --report          also print, per metric, the measurements and SLO status

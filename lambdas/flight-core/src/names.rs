@@ -19,8 +19,15 @@ pub const MAX_FUNCTION_NAME: usize = 64;
 /// The environments the project deploys (`local` is the local stack). A catalog
 /// is checked against each: its function names must fit in all of them.
 pub const CHECKED_ENVIRONMENTS: &[&str] = &["dev", "prod", "local"];
+/// The environment of the local stack (`scripts/local.sh`), which
+/// `flightctl` targets by default when a local endpoint is set.
+pub const LOCAL_ENVIRONMENT: &str = "local";
 /// The bus scheduled rules live on (the settle function's trigger).
 pub const DEFAULT_BUS: &str = "default";
+/// The key of the scheduled function that settles and publishes.
+const SETTLE: &str = "settle";
+/// The key of the function that captures the events of test runs.
+const CAPTURE: &str = "capture";
 
 /// An event type's name as AWS resource names hold it: `ProjectRequested` and
 /// `project_requested` both become `project-requested` (Terraform's `slug`).
@@ -67,6 +74,18 @@ pub struct FunctionName {
     pub rule_bus: String,
     pub dead_letter_queue: String,
     pub log_group: String,
+}
+
+impl FunctionName {
+    /// Whether this is the scheduled settle function.
+    pub fn is_settle(&self) -> bool {
+        self.key == SETTLE
+    }
+
+    /// Whether this is the capture function of test runs.
+    pub fn is_capture(&self) -> bool {
+        self.key == CAPTURE
+    }
 }
 
 impl Deployment {
@@ -143,9 +162,9 @@ impl Deployment {
             .into_iter()
             .map(|t| self.ingest_function(t))
             .collect();
-        functions.push(self.function("settle".into(), None, DEFAULT_BUS.into()));
+        functions.push(self.function(SETTLE.into(), None, DEFAULT_BUS.into()));
         if capture {
-            functions.push(self.function("capture".into(), None, self.event_bus()));
+            functions.push(self.function(CAPTURE.into(), None, self.event_bus()));
         }
         functions
     }
@@ -174,6 +193,41 @@ mod tests {
         assert_eq!(slug("project_requested"), "project-requested");
         assert_eq!(slug("Patch2Run"), "patch2-run");
         assert_eq!(slug("ABCRun"), "abcrun");
+        assert_eq!(
+            slug("ResourceFoundNonCompliant"),
+            "resource-found-non-compliant"
+        );
+        assert_eq!(slug("IPv4Seen"), "ipv4-seen");
+    }
+
+    #[test]
+    fn environment_names_are_those_terraform_accepts() {
+        assert!(valid_environment("dev") && valid_environment("t-1"));
+        assert!(valid_environment(LOCAL_ENVIRONMENT));
+        assert!(
+            !valid_environment("Dev")
+                && !valid_environment("1x")
+                && !valid_environment("thirteen-char")
+        );
+    }
+
+    #[test]
+    fn the_default_catalog_has_an_ingest_function_per_event_type_then_settle_and_capture() {
+        let catalog = crate::catalog::Catalog::default_catalog();
+        let dev = Deployment::new("dev");
+        assert_eq!(dev.slo_alarm_prefix(), "flight-controller-dev-slo-");
+        let functions = dev.functions(catalog.type_names(), true);
+        let first = &functions[0];
+        assert_eq!(first.key, "ingest-project-requested");
+        assert_eq!(
+            first.function_name,
+            "flight-controller-dev-ingest-project-requested"
+        );
+        assert_eq!(first.rule_bus, "flight-controller-dev");
+        let settle = functions.iter().find(|f| f.is_settle()).unwrap();
+        assert_eq!(settle.rule_bus, "default");
+        assert!(functions.last().unwrap().is_capture());
+        assert_eq!(functions.len(), 12 + 2);
     }
 
     #[test]

@@ -327,18 +327,18 @@ fn lateness(catalog: &Catalog, event: &Event, all: &[(Event, bool)]) -> (bool, b
     let mut maybe = false;
     for (metric, _) in &plan.spans {
         let metric = &catalog.metrics[*metric];
-        let end = match &metric.kind {
-            flight_core::MetricKind::Duration { end, .. }
-            | flight_core::MetricKind::Occurrences { end, .. } => end,
-            _ => continue,
-        };
+        // The plan's spans are the metrics with span roles: each has an end.
+        let end = metric
+            .kind
+            .span_end()
+            .expect("a span metric names the event type that ends it");
         let partition = event.partition(metric).unwrap_or_default();
         let key = (event.time, event.event_id.as_str());
         let mut later_ends: Vec<&(Event, bool)> = all
             .iter()
             .filter(|(e, _)| {
                 e.aggregate_id == event.aggregate_id
-                    && &e.event_type == end
+                    && e.event_type == end
                     && e.partition(metric).unwrap_or_default() == partition
                     && (e.time, e.event_id.as_str()) > key
             })

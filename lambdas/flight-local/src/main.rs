@@ -3,7 +3,9 @@
 //! - `provision`: creates on DynamoDB Local and moto what Terraform creates in
 //!   AWS, from the catalog module's outputs;
 //! - `dispatch`: delivers each rule's events to its function, as Lambda would,
-//!   and once ready writes the stack's env file (`local.env`).
+//!   and once ready writes the stack's env file (`local.env`);
+//! - `function-env`: the environment of an event type's ingest function, as
+//!   `cargo lambda watch --env-var` takes it (scripts/lambda-smoke.sh).
 //!
 //! Test runs on the stack are `flightctl test-run` (scripts/put-events.sh).
 
@@ -51,6 +53,15 @@ enum Command {
         #[arg(long)]
         services_env: Option<PathBuf>,
     },
+    /// Prints the environment of the function ingesting an event type, as
+    /// Terraform sets it: `NAME=value,NAME=value` (`cargo lambda watch --env-var`).
+    FunctionEnv {
+        #[arg(long)]
+        stack: PathBuf,
+        /// The event type its function ingests (e.g. GuardrailActivated).
+        #[arg(long)]
+        event_type: String,
+    },
 }
 
 #[tokio::main]
@@ -76,6 +87,14 @@ async fn run(command: Command) -> Result<()> {
             let created = stack::provision(outputs, &stack::Clients::new(&config)).await?;
             std::fs::write(&stack, serde_json::to_string_pretty(&created)?)
                 .with_context(|| format!("cannot write {}", stack.display()))
+        }
+        Command::FunctionEnv { stack, event_type } => {
+            let stack = stack::Stack::load(&stack)?;
+            let function = stack
+                .ingest_function(&event_type)
+                .with_context(|| format!("the stack has no function ingesting `{event_type}`"))?;
+            println!("{}", function.env_var_list());
+            Ok(())
         }
         Command::Dispatch {
             stack: stack_file,

@@ -64,6 +64,25 @@ impl Stack {
         serde_json::from_str(&text)
             .with_context(|| format!("{} is not a stack file", path.display()))
     }
+
+    /// The function ingesting events of the type named `event_type`.
+    pub fn ingest_function(&self, event_type: &str) -> Option<&LocalFunction> {
+        self.functions
+            .iter()
+            .find(|f| f.event_type.as_deref() == Some(event_type))
+    }
+}
+
+impl LocalFunction {
+    /// Its environment as one `NAME=value,NAME=value` list, in name order
+    /// (`cargo lambda watch --env-var` takes it so).
+    pub fn env_var_list(&self) -> String {
+        self.environment
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// The catalog module's outputs, from `terraform output -json` (each output
@@ -356,4 +375,28 @@ async fn alarms(cloudwatch: &aws_sdk_cloudwatch::Client, definitions: &Value) ->
         );
     }
     prefix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ingest_functions_environment_is_one_list_for_cargo_lambda() {
+        let stack: Stack = serde_json::from_value(serde_json::json!({
+            "bus": "b", "event_table": "t", "capture_table": null, "namespace": "N",
+            "dashboard": "d", "slo_alarm_prefix": "", "functions": [{
+                "key": "ingest-guardrail-activated", "kind": "ingest",
+                "event_type": "GuardrailActivated", "queue_url": null, "dead_letter_queue_url": null,
+                "environment": {"TABLE_NAME": "t", "EVENT_TYPE": "GuardrailActivated", "ENVIRONMENT": "local"},
+            }],
+        }))
+        .unwrap();
+        let function = stack.ingest_function("GuardrailActivated").unwrap();
+        assert_eq!(
+            function.env_var_list(),
+            "ENVIRONMENT=local,EVENT_TYPE=GuardrailActivated,TABLE_NAME=t"
+        );
+        assert!(stack.ingest_function("ProjectRequested").is_none());
+    }
 }

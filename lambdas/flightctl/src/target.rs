@@ -1,16 +1,8 @@
 //! Which environment a verb talks to, the names of its parts, and the AWS clients.
 //!
-//! Names follow `terraform/modules/catalog` (with its default `name_prefix`),
-//! so they are the same in AWS and on the local stack, which is provisioned
-//! from that module with environment `local`:
-//!
-//! | part | name |
-//! |---|---|
-//! | bus | `flight-controller-ENV` |
-//! | event store, capture table | `flight-controller-ENV-events`, `flight-controller-ENV-capture` |
-//! | SLO alarm | `flight-controller-ENV-slo-<SLO name>` |
-//! | function (and its rule) | `flight-controller-ENV-ingest-<event type slug>`, `…-settle`, `…-capture` |
-//! | dead-letter queue | `<function>-dlq` |
+//! The names are `flight_core::names`' (with Terraform's default
+//! `name_prefix`), so they are the same in AWS and on the local stack, which
+//! is provisioned from `terraform/modules/catalog` with environment `local`.
 //!
 //! Endpoints: `--endpoint-url` (else `FC_AWS_ENDPOINT`) for every service and
 //! `--dynamodb-endpoint-url` (else `FC_DYNAMODB_ENDPOINT`) for DynamoDB. With
@@ -23,11 +15,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use flight_aws::{DynamoStore, SdkConfig};
 use flight_core::catalog::Catalog;
-
-/// The prefix of every resource name (Terraform's `name_prefix` default).
-pub const NAME_PREFIX: &str = "flight-controller";
-/// The environment of the local stack (`scripts/local.sh`).
-pub const LOCAL_ENVIRONMENT: &str = "local";
+use flight_core::names::{valid_environment, Deployment, FunctionName, LOCAL_ENVIRONMENT};
 
 /// Where a verb goes: the options every verb that talks to AWS takes.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -51,117 +39,17 @@ pub struct TargetArgs {
     pub catalog: Option<PathBuf>,
 }
 
-/// A Lambda function of an environment, with its trigger and dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionNames {
-    /// `ingest-<slug>`, `settle` or `capture`, as in Terraform's outputs.
-    pub key: String,
-    /// The event type an ingest function serves.
-    pub event_type: Option<String>,
-    pub function_name: String,
-    /// The EventBridge rule that triggers it (named as the function).
-    pub rule_name: String,
-    /// The bus of that rule: the environment's, or `default` for the settle schedule.
-    pub rule_bus: String,
-    /// Its dead-letter queue (the rule's target DLQ and the on-failure destination).
-    pub dead_letter_queue: String,
-}
-
-impl FunctionNames {
-    /// Whether this is the scheduled settle function.
-    pub fn is_settle(&self) -> bool {
-        self.key == "settle"
-    }
-
-    /// Whether this is the capture function of test runs.
-    pub fn is_capture(&self) -> bool {
-        self.key == "capture"
-    }
-}
-
-/// The names of an environment's parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Names {
-    pub environment: String,
-    pub bus: String,
-    pub event_table: String,
-    /// Exists only where capture is enabled (not in production).
-    pub capture_table: String,
-    /// The prefix of the SLO alarms' names (`<prefix>-slo-<SLO name>`).
-    pub slo_alarm_prefix: String,
-    /// Ingest functions (one per event type, in catalog order), settle, capture.
-    pub functions: Vec<FunctionNames>,
-}
-
-/// An event type's name as AWS resource names hold it: `ProjectRequested` and
-/// `project_requested` both become `project-requested` (Terraform's `slug`).
-pub fn slug(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in chars.iter().enumerate() {
-        out.push(*c);
-        let next_upper = chars.get(i + 1).is_some_and(char::is_ascii_uppercase);
-        if (c.is_ascii_lowercase() || c.is_ascii_digit()) && next_upper {
-            out.push('-');
-        }
-    }
-    out.replace('_', "-").to_lowercase()
-}
-
-/// Whether `name` is an environment name Terraform accepts.
-pub fn valid_environment(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.len() <= 12
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-impl Names {
-    /// The names of `environment`'s parts, for the functions of `catalog`.
-    pub fn new(environment: &str, catalog: &Catalog) -> Names {
-        let prefix = format!("{NAME_PREFIX}-{environment}");
-        let function = |key: String, event_type: Option<String>, rule_bus: &str| {
-            let function_name = format!("{prefix}-{key}");
-            FunctionNames {
-                key,
-                event_type,
-                rule_name: function_name.clone(),
-                rule_bus: rule_bus.to_string(),
-                dead_letter_queue: format!("{function_name}-dlq"),
-                function_name,
-            }
-        };
-        let mut functions: Vec<FunctionNames> = catalog
-            .event_types
-            .iter()
-            .map(|t| {
-                function(
-                    format!("ingest-{}", slug(&t.name)),
-                    Some(t.name.clone()),
-                    &prefix,
-                )
-            })
-            .collect();
-        functions.push(function("settle".into(), None, "default"));
-        functions.push(function("capture".into(), None, &prefix));
-        Names {
-            environment: environment.to_string(),
-            bus: prefix.clone(),
-            event_table: format!("{prefix}-events"),
-            capture_table: format!("{prefix}-capture"),
-            slo_alarm_prefix: format!("{prefix}-slo-"),
-            functions,
-        }
-    }
-}
-
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// An environment to talk to: its names, its catalog and the AWS configuration.
 pub struct Target {
-    pub names: Names,
+    /// The environment, which names its parts.
+    pub deployment: Deployment,
+    /// Its functions: ingest (one per event type, in catalog order), settle,
+    /// capture (which exists only where capture is enabled, not in production).
+    pub functions: Vec<FunctionName>,
     pub catalog: Arc<Catalog>,
     /// The local endpoints, when the target is a local stack (`moto`, `DynamoDB`).
     pub local: Option<(Option<String>, Option<String>)>,
@@ -199,8 +87,10 @@ impl Target {
             );
         }
         let config = flight_aws::aws_config(endpoint.as_deref()).await;
+        let deployment = Deployment::new(&environment);
         Ok(Target {
-            names: Names::new(&environment, &catalog),
+            functions: deployment.functions(catalog.type_names(), true),
+            deployment,
             catalog: Arc::new(catalog),
             local: local.then(|| (endpoint, dynamodb.clone())),
             config,
@@ -218,7 +108,7 @@ impl Target {
         match &self.local {
             Some((endpoint, dynamodb)) => format!(
                 "environment {} on the local stack ({}{})",
-                self.names.environment,
+                self.deployment.environment,
                 endpoint
                     .as_deref()
                     .map(|e| format!("AWS services at {e}"))
@@ -230,7 +120,7 @@ impl Target {
             ),
             None => format!(
                 "environment {} in AWS (region {})",
-                self.names.environment,
+                self.deployment.environment,
                 self.config
                     .region()
                     .map(ToString::to_string)
@@ -241,7 +131,7 @@ impl Target {
 
     /// The event store.
     pub fn store(&self) -> DynamoStore {
-        DynamoStore::new(self.dynamodb(), self.names.event_table.clone())
+        DynamoStore::new(self.dynamodb(), self.deployment.event_table())
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -263,45 +153,5 @@ impl Target {
 
     pub fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.config)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_the_terraform_catalog_module() {
-        assert_eq!(slug("ProjectRequested"), "project-requested");
-        assert_eq!(slug("project_requested"), "project-requested");
-        assert_eq!(
-            slug("ResourceFoundNonCompliant"),
-            "resource-found-non-compliant"
-        );
-        assert_eq!(slug("IPv4Seen"), "ipv4-seen");
-        let names = Names::new("dev", &Catalog::default_catalog());
-        assert_eq!(names.bus, "flight-controller-dev");
-        assert_eq!(names.event_table, "flight-controller-dev-events");
-        assert_eq!(names.slo_alarm_prefix, "flight-controller-dev-slo-");
-        let first = &names.functions[0];
-        assert_eq!(first.key, "ingest-project-requested");
-        assert_eq!(
-            first.function_name,
-            "flight-controller-dev-ingest-project-requested"
-        );
-        assert_eq!(
-            first.dead_letter_queue,
-            "flight-controller-dev-ingest-project-requested-dlq"
-        );
-        assert_eq!(first.rule_bus, "flight-controller-dev");
-        let settle = names.functions.iter().find(|f| f.is_settle()).unwrap();
-        assert_eq!(settle.rule_bus, "default");
-        assert_eq!(names.functions.len(), 12 + 2);
-        assert!(valid_environment("dev") && valid_environment("t-1"));
-        assert!(
-            !valid_environment("Dev")
-                && !valid_environment("1x")
-                && !valid_environment("thirteen-char")
-        );
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::Target as RuleTarget;
 use aws_sdk_sqs::types::QueueAttributeName;
+use flight_core::names::Deployment;
 use serde_json::Value;
 
 fn sample(name: &str) -> String {
@@ -113,8 +114,8 @@ async fn integration_a_run_nothing_captures_puts_its_stamped_entries_and_reports
         return;
     };
     let env = unique_environment();
-    let bus = format!("flight-controller-{env}");
-    let capture_table = format!("{bus}-capture");
+    let deployment = Deployment::new(&env);
+    let (bus, capture_table) = (deployment.event_bus(), deployment.capture_table());
     let config = flight_aws::aws_config(Some(&moto)).await;
     flight_aws::DynamoCapture::create_table(
         &flight_aws::dynamodb_client(&config, Some(&dynamodb)),

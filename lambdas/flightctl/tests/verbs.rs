@@ -95,7 +95,7 @@ async fn put_events_sends_valid_entries_through_the_rules_and_refuses_the_rest()
     assert!(
         stderr.contains(&format!(
             "12 sent to bus {}, 1 refused, 0 failed (2 PutEvents calls",
-            env.names.bus
+            env.deployment.event_bus()
         )),
         "{stderr}"
     );
@@ -108,7 +108,7 @@ async fn put_events_sends_valid_entries_through_the_rules_and_refuses_the_rest()
     let sqs = env.sqs();
     let queue = sqs
         .get_queue_url()
-        .queue_name(&env.names.functions[0].function_name)
+        .queue_name(&env.functions[0].function_name)
         .send()
         .await
         .unwrap()
@@ -341,14 +341,14 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
     let healthy = env.flightctl("health", &["--json"]);
     assert_eq!(healthy.status.code(), Some(0), "{}", shown(&healthy));
     let parts: BTreeMap<String, Value> = serde_json::from_slice(&healthy.stdout).unwrap();
-    let requested = &env.names.functions[0];
+    let requested = &env.functions[0];
     for name in [
-        format!("bus:{}", env.names.bus),
-        format!("table:{}", env.names.event_table),
+        format!("bus:{}", env.deployment.event_bus()),
+        format!("table:{}", env.deployment.event_table()),
         format!("rule:{}", requested.rule_name),
         format!("function:{}", requested.function_name),
         format!("dlq:{}", requested.dead_letter_queue),
-        format!("backlog:{}", env.names.event_table),
+        format!("backlog:{}", env.deployment.event_table()),
     ] {
         assert_eq!(parts[&name]["healthy"], true, "{name}: {}", shown(&healthy));
     }
@@ -356,7 +356,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
 
     // Break three parts: a message in a dead-letter queue, a rule disabled,
     // and an event whose data points have been due for an hour.
-    let created = &env.names.functions[1];
+    let created = &env.functions[1];
     let dlq = env.queue(&requested.dead_letter_queue, None).await.0;
     env.sqs()
         .send_message()
@@ -368,7 +368,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
     env.events()
         .disable_rule()
         .name(&created.rule_name)
-        .event_bus_name(&env.names.bus)
+        .event_bus_name(env.deployment.event_bus())
         .send()
         .await
         .unwrap();
@@ -399,7 +399,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
     assert_eq!(
         unhealthy,
         vec![
-            &format!("backlog:{}", env.names.event_table),
+            &format!("backlog:{}", env.deployment.event_table()),
             &format!("dlq:{}", requested.dead_letter_queue),
             &format!("rule:{}", created.rule_name),
         ],
@@ -414,7 +414,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
     };
     assert!(status(format!("dlq:{}", requested.dead_letter_queue)).starts_with("1 message(s)"));
     assert!(status(format!("rule:{}", created.rule_name)).starts_with("DISABLED"));
-    assert!(status(format!("backlog:{}", env.names.event_table)).starts_with("1 event(s)"));
+    assert!(status(format!("backlog:{}", env.deployment.event_table())).starts_with("1 event(s)"));
     let table = env.flightctl("health", &[]);
     assert_eq!(table.status.code(), Some(1));
     assert!(text(&table.stdout).contains("3 of "), "{}", shown(&table));

@@ -75,15 +75,14 @@ pub async fn check(target: &Target, options: Options) -> Report {
         cloudwatch: target.cloudwatch(),
     };
     let dynamodb = target.dynamodb();
-    let names = &target.names;
+    let deployment = &target.deployment;
+    let (bus, event_table, capture_table) = (
+        deployment.event_bus(),
+        deployment.event_table(),
+        deployment.capture_table(),
+    );
     let mut report = Report::new();
-    let bus = match clients
-        .events
-        .describe_event_bus()
-        .name(&names.bus)
-        .send()
-        .await
-    {
+    let bus_part = match clients.events.describe_event_bus().name(&bus).send().await {
         Ok(_) => part(true, "exists"),
         Err(e)
             if e.as_service_error()
@@ -93,21 +92,21 @@ pub async fn check(target: &Target, options: Options) -> Report {
         }
         Err(e) => part(false, format!("cannot be read: {}", message(e))),
     };
-    report.push((format!("bus:{}", names.bus), bus));
+    report.push((format!("bus:{bus}"), bus_part));
     report.push((
-        format!("table:{}", names.event_table),
-        table(&dynamodb, &names.event_table, target)
+        format!("table:{event_table}"),
+        table(&dynamodb, &event_table, target)
             .await
             .unwrap_or_else(|| part(false, format!("missing: {}", where_it_comes_from(target)))),
     ));
-    let capture = table(&dynamodb, &names.capture_table, target).await;
+    let capture = table(&dynamodb, &capture_table, target).await;
     let capture_enabled = capture.is_some();
     if let Some(capture) = capture {
-        report.push((format!("table:{}", names.capture_table), capture));
+        report.push((format!("table:{capture_table}"), capture));
     }
 
     let mut tasks = tokio::task::JoinSet::new();
-    for (position, function) in names.functions.iter().enumerate() {
+    for (position, function) in target.functions.iter().enumerate() {
         if function.is_capture() && !capture_enabled {
             continue;
         }
@@ -134,7 +133,7 @@ pub async fn check(target: &Target, options: Options) -> Report {
 
     let store = target.store();
     report.push((
-        format!("backlog:{}", names.event_table),
+        format!("backlog:{event_table}"),
         backlog(&store, options).await,
     ));
     report
@@ -146,7 +145,7 @@ pub(crate) fn where_it_comes_from(target: &Target) -> String {
     } else {
         format!(
             "is environment {0} deployed (scripts/deploy.sh {0}), and are --env, the region and the catalog right?",
-            target.names.environment
+            target.deployment.environment
         )
     }
 }

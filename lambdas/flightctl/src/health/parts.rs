@@ -8,7 +8,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::{message, part, where_it_comes_from, Clients, Options, Part};
 use crate::duration;
-use crate::target::{FunctionNames, Target};
+use crate::target::Target;
+use flight_core::names::FunctionName;
 
 /// A table's health, or `None` when it does not exist.
 pub(crate) async fn table(
@@ -66,7 +67,7 @@ pub(crate) async fn table(
 
 pub(crate) async fn function_parts(
     clients: &Clients,
-    function: &FunctionNames,
+    function: &FunctionName,
     local: bool,
     options: Options,
 ) -> Vec<(String, Part)> {
@@ -101,7 +102,7 @@ pub(crate) async fn function_parts(
     parts
 }
 
-async fn rule(clients: &Clients, function: &FunctionNames) -> Part {
+async fn rule(clients: &Clients, function: &FunctionName) -> Part {
     let described = clients
         .events
         .describe_rule()
@@ -265,7 +266,7 @@ async fn dead_letter_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Part {
 
 /// The local stack's stand-in for a Lambda function: its queue, redriving to
 /// its dead-letter queue, which the dispatcher polls.
-async fn local_queue(clients: &Clients, function: &FunctionNames) -> Part {
+async fn local_queue(clients: &Clients, function: &FunctionName) -> Part {
     let (_, attributes) = match queue(&clients.sqs, &function.function_name).await {
         Ok(found) => found,
         Err(problem) => {

@@ -51,14 +51,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         &sink,
         &target.catalog,
         &args.metric,
-        &target.names.environment,
+        &target.deployment.environment,
         since,
         args.dry_run,
     )
     .await?;
     let summary = backfill::summary(
         &args.metric,
-        &target.names.environment,
+        &target.deployment.environment,
         &outcome,
         args.dry_run,
     );

@@ -56,7 +56,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         print!(
             "{}",
             health::text(
-                &format!("environment {}", target.names.environment),
+                &format!("environment {}", target.deployment.environment),
                 &report
             )
         );

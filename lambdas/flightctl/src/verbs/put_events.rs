@@ -67,7 +67,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         None
     } else {
         let target = super::resolve(&args.target).await?;
-        let bus = EventBridgeBus::new(target.eventbridge(), target.names.bus.clone());
+        let bus = EventBridgeBus::new(target.eventbridge(), target.deployment.event_bus());
         let entries: Vec<_> = checked.iter().map(|c| c.entry.clone()).collect();
         let policy = RetryPolicy {
             max_attempts: args.max_attempts,
@@ -78,7 +78,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             put_events::send(&bus, &entries, &policy, |n| bar.set_position(n as u64)).await;
         bar.finish_and_clear();
         stats = sent_stats;
-        bus_name = Some(target.names.bus.clone());
+        bus_name = Some(target.deployment.event_bus());
         Some(sent)
     };
     let receipts = put_events::receipts(&prepared, deliveries.as_deref());

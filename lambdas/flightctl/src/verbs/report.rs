@@ -43,7 +43,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| {
             format!(
                 "cannot read the measurement records of environment {} (table {})",
-                target.names.environment, target.names.event_table
+                target.deployment.environment,
+                target.deployment.event_table()
             )
         })?;
     let metrics = series_report::rows(
@@ -54,15 +55,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     )
     .await?;
     if args.json {
-        let mut value = report::to_json(&target.catalog, &target.names.environment, now, &statuses);
+        let mut value = report::to_json(
+            &target.catalog,
+            &target.deployment.environment,
+            now,
+            &statuses,
+        );
         value["metrics"] = series_report::to_json(&metrics);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!(
             "SLOs of environment {} at {}, from the measurement records in table {}",
-            target.names.environment,
+            target.deployment.environment,
             flight_core::envelope::format_time(now),
-            target.names.event_table
+            target.deployment.event_table()
         );
         print!("{}", report::table(&target.catalog, &statuses));
         print!("{}", series_report::table(&metrics));

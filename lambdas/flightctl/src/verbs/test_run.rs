@@ -78,7 +78,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let target = super::resolve(&args.target).await?;
     let run_id = args.run_id.clone().unwrap_or_else(test_run::new_run_id);
-    let run = match test_run::prepare(&texts, &run_id, &target.names.bus, system_now()) {
+    let run = match test_run::prepare(
+        &texts,
+        &run_id,
+        &target.deployment.event_bus(),
+        system_now(),
+    ) {
         Ok(run) => run,
         Err(problems) => {
             for problem in &problems {
@@ -102,12 +107,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let where_ = if target.is_local() {
         "the local stack".to_string()
     } else {
-        format!("environment {}", target.names.environment)
+        format!("environment {}", target.deployment.environment)
     };
     eprintln!(
         "test-run: run {run_id} on {where_}: putting {} entries on bus {}",
         run.entries.len(),
-        target.names.bus
+        target.deployment.event_bus()
     );
     if !put(&target, &run, args.max_attempts).await {
         return Ok(ExitCode::from(1));
@@ -123,7 +128,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let timeout = args
         .timeout
         .unwrap_or(if target.is_local() { 60 } else { 900 });
-    let capture_table = &target.names.capture_table;
+    let capture_table = target.deployment.capture_table();
     eprintln!(
         "test-run: waiting up to {timeout}s for the measurements in capture table {capture_table}"
     );
@@ -141,13 +146,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let passed = prove::passed(&expected, &captured, &comparison);
     if args.json {
         let mut value = prove::to_json(&run_id, &expected, &captured, &comparison);
-        value["environment"] = target.names.environment.clone().into();
-        value["bus"] = target.names.bus.clone().into();
+        value["environment"] = target.deployment.environment.clone().into();
+        value["bus"] = target.deployment.event_bus().into();
         value["capture_table"] = capture_table.clone().into();
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         if args.report {
-            let prefix = &target.names.slo_alarm_prefix;
+            let prefix = &target.deployment.slo_alarm_prefix();
             let alarms = alarm_states(&target, prefix).await;
             print!(
                 "{}",
@@ -171,7 +176,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 /// Puts the run's entries with retries; says on stderr, and returns false,
 /// when any could not be put.
 async fn put(target: &Target, run: &test_run::Prepared, max_attempts: u32) -> bool {
-    let bus = EventBridgeBus::new(target.eventbridge(), target.names.bus.clone());
+    let bus = EventBridgeBus::new(target.eventbridge(), target.deployment.event_bus());
     let policy = RetryPolicy {
         max_attempts,
         ..RetryPolicy::default()
@@ -205,7 +210,7 @@ async fn put(target: &Target, run: &test_run::Prepared, max_attempts: u32) -> bo
     eprintln!(
         "test-run: check the bus exists ({}: is the environment deployed, the local stack running?) \
          and that your credentials may put events on it; then run again",
-        target.names.bus
+        target.deployment.event_bus()
     );
     false
 }

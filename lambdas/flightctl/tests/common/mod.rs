@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_sdk_eventbridge::types::{DeadLetterConfig, Target as RuleTarget};
 use aws_sdk_sqs::types::QueueAttributeName;
 use flight_aws::{DynamoStore, SdkConfig};
+use flight_core::names::{Deployment, FunctionName};
 use flight_core::Catalog;
 use flight_testkit::aws;
-use flightctl::target::Names;
 
 /// A catalog of two event types, one metric and its SLO.
 pub const SMALL_CATALOG: &str = r#"
@@ -82,7 +82,10 @@ pub struct Env {
     pub config: SdkConfig,
     pub catalog_path: PathBuf,
     pub catalog: Catalog,
-    pub names: Names,
+    /// The environment, which names its parts.
+    pub deployment: Deployment,
+    /// Its functions, named as `flightctl` names them (capture included).
+    pub functions: Vec<FunctionName>,
 }
 
 impl Env {
@@ -96,7 +99,8 @@ impl Env {
         std::fs::write(&catalog_path, catalog).unwrap();
         let parsed = Catalog::parse(catalog).expect("a valid test catalog");
         Some(Env {
-            names: Names::new(&name, &parsed),
+            deployment: Deployment::new(&name),
+            functions: Deployment::new(&name).functions(parsed.type_names(), true),
             config: flight_aws::aws_config(Some(&moto)).await,
             name,
             moto,
@@ -111,7 +115,7 @@ impl Env {
     }
 
     pub fn store(&self) -> DynamoStore {
-        DynamoStore::new(self.dynamodb_client(), self.names.event_table.clone())
+        DynamoStore::new(self.dynamodb_client(), self.deployment.event_table())
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
@@ -128,7 +132,7 @@ impl Env {
 
     /// Creates the event store.
     pub async fn create_table(&self) {
-        DynamoStore::create_table(&self.dynamodb_client(), &self.names.event_table)
+        DynamoStore::create_table(&self.dynamodb_client(), &self.deployment.event_table())
             .await
             .expect("event table created");
     }
@@ -140,16 +144,11 @@ impl Env {
         let events = self.events();
         events
             .create_event_bus()
-            .name(&self.names.bus)
+            .name(self.deployment.event_bus())
             .send()
             .await
             .expect("bus created");
-        for function in self
-            .names
-            .functions
-            .iter()
-            .filter(|f| f.event_type.is_some())
-        {
+        for function in self.functions.iter().filter(|f| f.event_type.is_some()) {
             let dlq_arn = self.queue(&function.dead_letter_queue, None).await.1;
             let redrive =
                 serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"});
@@ -169,7 +168,7 @@ impl Env {
             events
                 .put_rule()
                 .name(&function.rule_name)
-                .event_bus_name(&self.names.bus)
+                .event_bus_name(self.deployment.event_bus())
                 .event_pattern(pattern.to_string())
                 .send()
                 .await
@@ -177,7 +176,7 @@ impl Env {
             events
                 .put_targets()
                 .rule(&function.rule_name)
-                .event_bus_name(&self.names.bus)
+                .event_bus_name(self.deployment.event_bus())
                 .targets(
                     RuleTarget::builder()
                         .id("function")
