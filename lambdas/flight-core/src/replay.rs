@@ -3,7 +3,8 @@
 //! ([`measure_all`]), which the service's incremental path agrees with. Each
 //! file's bytes are dropped once its entries are read, and the events are
 //! measured and freed a bucket of aggregates at a time, so a million events
-//! replay in under 1 GiB (README, Performance).
+//! replay in under 1 GiB (README, Performance). Input grouped by aggregate
+//! can be streamed instead, one aggregate held at a time ([`replay_grouped`]).
 
 use std::sync::Arc;
 
