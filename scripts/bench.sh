@@ -7,8 +7,11 @@
 # What it measures (README, Performance):
 #   - engine throughput (criterion, lambdas/flight-core/benches/engine.rs):
 #     short aggregates and one aggregate of 10,000 activate/pass cycles;
-#   - `flightctl replay` of a generated file of 1,000,000 events: time and
-#     peak memory (/usr/bin/time -v);
+#   - `flightctl replay` (built with the `cli` profile: opt-level 3) of a
+#     generated file of 1,000,000 events including one long aggregate
+#     (50,000 activate/pass cycles), shuffled (in memory) and grouped by
+#     aggregate (`--grouped`, streaming): wall and CPU time and peak memory
+#     (/usr/bin/time -v), median, min and max over several runs;
 #   - the ingest handler end to end against DynamoDB Local and moto, with the
 #     deployed settings (window 300 s, then the sweep): events/s and AWS
 #     requests per event, counted by the adapters;
@@ -24,8 +27,9 @@
 #
 # Environment: CARGO_TARGET_DIR (default target); FC_LAMBDA_TARGET_DIR, where
 # scripts/build.sh builds the zips (default: CARGO_TARGET_DIR); FC_BENCH_EVENTS
-# (replay, default 1000000), FC_BENCH_INGEST_EVENTS (2000), FC_BENCH_CYCLES
-# (500), FC_BENCH_READY_RUNS (15).
+# (replay, default 1000000), FC_BENCH_LONG_CYCLES (replay's long aggregate,
+# 50000), FC_BENCH_REPLAY_RUNS (3 of each mode), FC_BENCH_INGEST_EVENTS
+# (2000), FC_BENCH_CYCLES (500), FC_BENCH_READY_RUNS (15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -36,12 +40,14 @@ for arg in "$@"; do
   case "$arg" in
     --no-fail) NO_FAIL="--no-fail" ;;
     --skip-zip-build) BUILD_ZIPS="" ;;
-    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 
 EVENTS="${FC_BENCH_EVENTS:-1000000}"
+LONG_CYCLES="${FC_BENCH_LONG_CYCLES:-50000}"
+REPLAY_RUNS="${FC_BENCH_REPLAY_RUNS:-3}"
 INGEST_EVENTS="${FC_BENCH_INGEST_EVENTS:-2000}"
 CYCLES="${FC_BENCH_CYCLES:-500}"
 READY_RUNS="${FC_BENCH_READY_RUNS:-15}"
@@ -84,32 +90,60 @@ else
   say "--skip-zip-build: measuring dist/*.zip as they are"
 fi
 
-step "building flightctl, ingest and flight-bench (release, the Lambda profile)"
-cargo build --release --quiet -p flightctl -p ingest -p flight-bench
+step "building ingest and flight-bench (release, the Lambda profile) and flightctl (the cli profile)"
+cargo build --release --quiet -p ingest -p flight-bench
+cargo build --profile cli --quiet -p flightctl
 BIN="$TARGET_DIR/release"
+FLIGHTCTL="$TARGET_DIR/cli/flightctl"
 
 step "engine throughput (cargo bench, criterion)"
 export CRITERION_HOME="$WORK/criterion"
 cargo bench --quiet -p flight-core --bench engine -- --warm-up-time 1 --measurement-time 3 >&2 ||
   say "the criterion benchmarks failed"
 
-step "flightctl replay of $EVENTS generated events"
-"$BIN/flight-bench" gen-events --events "$EVENTS" --out "$WORK/events.json"
-if /usr/bin/time -v "$BIN/flightctl" replay "$WORK/events.json" >/dev/null 2>"$WORK/replay.err"; then
-  awk -v events="$EVENTS" '
-    /Elapsed \(wall clock\) time/ {
-      n = split($NF, t, ":"); s = 0
-      for (i = 1; i <= n; i++) s = s * 60 + t[i]
-      printf "replay.seconds\t%s\n", s
+step "flightctl replay of $EVENTS generated events, $REPLAY_RUNS runs of each mode"
+# One line per run: mode, wall seconds, CPU seconds (user + system), max RSS (KiB).
+for mode in memory grouped; do
+  order=shuffled flag=()
+  [ "$mode" = grouped ] && order=grouped flag=(--grouped)
+  "$BIN/flight-bench" gen-events --events "$EVENTS" --long-cycles "$LONG_CYCLES" \
+    --order "$order" --out "$WORK/events.json"
+  for run in $(seq "$REPLAY_RUNS"); do
+    if /usr/bin/time -v "$FLIGHTCTL" replay "${flag[@]}" "$WORK/events.json" >/dev/null 2>"$WORK/replay.err"; then
+      awk -v mode="$mode" '
+        /Elapsed \(wall clock\) time/ {
+          n = split($NF, t, ":"); wall = 0
+          for (i = 1; i <= n; i++) wall = wall * 60 + t[i]
+        }
+        /User time \(seconds\)|System time \(seconds\)/ { cpu += $NF }
+        /Maximum resident set size/ { rss = $NF }
+        END { printf "%s %s %s %s\n", mode, wall, cpu, rss }
+      ' "$WORK/replay.err" >>"$WORK/replay.runs"
+      [ "$run" = 1 ] && { grep -m1 '^replayed' "$WORK/replay.err" >&2 || true; }
+    else
+      say "flightctl replay ${flag[*]} failed:"; tail -n 20 "$WORK/replay.err" >&2
+    fi
+  done
+  rm -f "$WORK/events.json"
+done
+# Median, min and max of each figure per mode (the machine may be busy: the spread says how much).
+if [ -f "$WORK/replay.runs" ]; then
+  sort -k1,1 -k2,2n "$WORK/replay.runs" | awk -v events="$EVENTS" '
+    function stats(name, list, n,   i, v, m) {
+      m = split(list, v, " ")
+      # Sort numerically (insertion sort: a handful of runs).
+      for (i = 2; i <= m; i++) { x = v[i] + 0; j = i - 1; while (j > 0 && v[j] + 0 > x) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
+      printf "%s.median\t%s\n%s.min\t%s\n%s.max\t%s\n", name, (m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2), name, v[1], name, v[m]
     }
-    /Maximum resident set size/ { printf "replay.max_rss_kib\t%s\n", $NF }
-    END { printf "replay.events\t%s\n", events }
-  ' "$WORK/replay.err" >>"$RESULTS"
-  grep -m1 '^replayed' "$WORK/replay.err" >&2 || true
-else
-  say "flightctl replay failed:"; tail -n 20 "$WORK/replay.err" >&2
+    { wall[$1] = wall[$1] " " $2; cpu[$1] = cpu[$1] " " $3; rss[$1] = rss[$1] " " $4; runs[$1]++ }
+    END {
+      printf "replay.events\t%s\n", events
+      for (m in runs) {
+        printf "replay.%s.runs\t%s\n", m, runs[m]
+        stats("replay." m ".seconds", wall[m]); stats("replay." m ".cpu_seconds", cpu[m]); stats("replay." m ".max_rss_kib", rss[m])
+      }
+    }' >>"$RESULTS"
 fi
-rm -f "$WORK/events.json"
 
 step "starting DynamoDB Local and moto (in $WORK/services)"
 FC_STATE_DIR="$WORK/services" bash scripts/services.sh start >/dev/null

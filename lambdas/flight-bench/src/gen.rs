@@ -219,37 +219,88 @@ pub fn eventbridge(g: &Generated, eventbridge_id: &str) -> Value {
     })
 }
 
-/// Writes `count` events as one PutEvents entry file (a JSON array), a round
-/// at a time, so that a million events never sit in memory at once.
-pub fn write_entries(out: &mut impl Write, count: usize, start: Millis) -> std::io::Result<()> {
+/// How [`write_entries`] orders a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Order {
+    /// Rounds shuffled within groups of 64 rounds (832 events), the long
+    /// aggregate's events spread evenly through the file.
+    Shuffled,
+    /// Each aggregate's entries together (`flightctl replay --grouped`): the
+    /// same events, grouped by aggregate, the long aggregate last.
+    Grouped,
+}
+
+/// Writes `count` events as one PutEvents entry file (a JSON array), a group
+/// of rounds at a time, so that a million events never sit in memory at
+/// once: `2 × long_cycles` of them are one long-lived guardrail resource
+/// ([`long_guardrail`]), the others short stories ([`round`]).
+pub fn write_entries(
+    out: &mut impl Write,
+    count: usize,
+    long_cycles: usize,
+    order: Order,
+    start: Millis,
+) -> std::io::Result<()> {
+    let long_cycles = long_cycles.min(count / 2);
+    let long_events = 2 * long_cycles;
+    let short = count - long_events;
+    let long_at = |c: usize| long_guardrail("replay", c..c + 1, start);
     out.write_all(b"[\n")?;
     let mut written = 0;
+    let mut put = |out: &mut dyn Write, g: Generated| -> std::io::Result<()> {
+        if written > 0 {
+            out.write_all(b",\n")?;
+        }
+        let entry = json!({
+            "Source": "flight-controller.bench",
+            "DetailType": g.detail_type,
+            "Detail": g.detail.to_string(),
+            "EventBusName": "flight-controller",
+        });
+        serde_json::to_writer(&mut *out, &entry)?;
+        written += 1;
+        Ok(())
+    };
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut r = 0;
-    // Rounds are shuffled within groups of 64 rounds (832 events).
-    while written < count {
+    let (mut r, mut shorts, mut longs) = (0, 0, 0);
+    while shorts < short {
         let mut group: Vec<Generated> = Vec::with_capacity(64 * EVENTS_PER_ROUND);
         for _ in 0..64 {
             group.extend(round("replay", r, start + r as Millis * 7_000));
             r += 1;
         }
-        shuffle(&mut group, &mut rng);
-        for g in group.into_iter().take(count - written) {
-            if written > 0 {
-                out.write_all(b",\n")?;
-            }
-            let entry = json!({
-                "Source": "flight-controller.bench",
-                "DetailType": g.detail_type,
-                "Detail": g.detail.to_string(),
-                "EventBusName": "flight-controller",
-            });
-            serde_json::to_writer(&mut *out, &entry)?;
-            written += 1;
+        group.truncate(short - shorts);
+        match order {
+            Order::Shuffled => shuffle(&mut group, &mut rng),
+            // Stable: each aggregate's events stay in time order.
+            Order::Grouped => group.sort_by(|a, b| aggregate(a).cmp(aggregate(b))),
         }
+        for g in group {
+            put(out, g)?;
+            shorts += 1;
+            // The long aggregate's events, in order, spread through the file.
+            while order == Order::Shuffled
+                && longs < long_events
+                && longs * short < shorts * long_events
+            {
+                let cycle = long_at(longs / 2).swap_remove(longs % 2);
+                put(out, cycle)?;
+                longs += 1;
+            }
+        }
+    }
+    for g in long_guardrail("replay", longs / 2..long_cycles, start)
+        .into_iter()
+        .skip(longs % 2)
+    {
+        put(out, g)?;
     }
     out.write_all(b"\n]\n")?;
     Ok(())
+}
+
+fn aggregate(g: &Generated) -> &str {
+    g.detail["aggregate_id"].as_str().unwrap_or_default()
 }
 
 /// A small deterministic generator (xorshift64*), so runs are repeatable.

@@ -47,6 +47,12 @@ enum Command {
     GenEvents {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
+        /// Activate/pass cycles of one long-lived resource among those events.
+        #[arg(long, default_value_t = 50_000)]
+        long_cycles: usize,
+        /// Shuffled, or grouped by aggregate (for `flightctl replay --grouped`).
+        #[arg(long, value_enum, default_value = "shuffled")]
+        order: gen::Order,
         #[arg(long)]
         out: PathBuf,
     },
@@ -109,12 +115,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let mut results = Results::default();
     match cli.command {
-        Command::GenEvents { events, out } => {
+        Command::GenEvents {
+            events,
+            long_cycles,
+            order,
+            out,
+        } => {
             let file = std::fs::File::create(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let mut writer = BufWriter::with_capacity(1 << 20, file);
             // 2026-11-01T00:00:00Z: replay does not check CloudWatch's range.
-            gen::write_entries(&mut writer, events, 1_793_491_200_000)?;
+            gen::write_entries(&mut writer, events, long_cycles, order, 1_793_491_200_000)?;
             writer.flush()?;
             eprintln!("flight-bench: wrote {events} events to {}", out.display());
         }

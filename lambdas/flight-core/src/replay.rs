@@ -3,9 +3,14 @@
 //! ([`measure_all`]), which the service's incremental path agrees with. Each
 //! file's bytes are dropped once its entries are read, and the events are
 //! measured and freed a bucket of aggregates at a time, so a million events
-//! replay in under 1 GiB (README, Performance).
+//! replay in under 1 GiB (README, Performance). Input grouped by aggregate
+//! can be streamed instead, one aggregate held at a time ([`replay_grouped`]).
 
 use std::sync::Arc;
+
+mod grouped;
+
+pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
 
 use serde_json::{json, Map, Value};
 
@@ -157,11 +162,7 @@ pub fn replay_sources<R: std::io::Read>(
         let mut index = 0;
         let entries_before = outcome.entries;
         let read = for_each_entry(reader, |entry| {
-            let id = format!("replay-{}", entries_before + index + 1);
-            let event = entry_to_event(&entry, &id, now).and_then(|event| {
-                Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())
-            });
-            match event {
+            match replay_event(catalog, &entry, entries_before + index, now) {
                 Ok(event) => buckets[bucket(&event.aggregate_id)].push(event),
                 Err(reason) => rejections.push(EntryRejection {
                     file: file.clone(),
@@ -198,17 +199,32 @@ pub fn replay_sources<R: std::io::Read>(
     Ok(outcome)
 }
 
+/// The event of the `ordinal`-th entry (0-based, over all files) of a
+/// replay, validated as the functions validate events.
+fn replay_event(
+    catalog: &Catalog,
+    entry: &Value,
+    ordinal: usize,
+    now: Millis,
+) -> Result<Event, String> {
+    let id = format!("replay-{}", ordinal + 1);
+    let event = entry_to_event(entry, &id, now)?;
+    Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())
+}
+
 /// Buckets of events in [`replay_sources`].
 const BUCKETS: usize = 64;
 
 /// The bucket of an aggregate: FNV-1a of its id (the same on every run).
 fn bucket(aggregate_id: &str) -> usize {
-    let hash = aggregate_id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    (hash % BUCKETS as u64) as usize
+    (fnv1a(aggregate_id) % BUCKETS as u64) as usize
+}
+
+/// FNV-1a, 64 bits: the same on every run.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Why a PutEvents entry file could not be read through.
@@ -231,35 +247,62 @@ pub fn for_each_entry<R: std::io::Read>(
     mut reader: R,
     mut each: impl FnMut(Value),
 ) -> Result<(), EntriesError> {
-    use serde::de::Deserializer as _;
-    use serde_json::error::Category;
-
     // Parsing from memory is twice as fast as from a reader; the file's bytes
     // are dropped as soon as its entries are read, before anything is measured.
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).map_err(EntriesError::Io)?;
+    drive_entries(serde_json::Deserializer::from_slice(&bytes), |entry| {
+        each(entry);
+        true
+    })
+}
+
+/// [`for_each_entry`] without holding the file: entries are parsed from the
+/// reader as they arrive (buffer it), and `each` returns `false` to stop.
+pub fn for_each_entry_streamed<R: std::io::Read>(
+    reader: R,
+    each: impl FnMut(Value) -> bool,
+) -> Result<(), EntriesError> {
+    drive_entries(serde_json::Deserializer::from_reader(reader), each)
+}
+
+/// The one parser of entry files, from memory or from a reader.
+fn drive_entries<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    mut each: impl FnMut(Value) -> bool,
+) -> Result<(), EntriesError> {
+    use serde::de::Deserializer as _;
+    use serde_json::error::Category;
+
     let problem = std::cell::Cell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let result = de
+    let stopped = std::cell::Cell::new(false);
+    let result = (&mut de)
         .deserialize_any(EntryFile {
             each: &mut each,
             problem: &problem,
+            stopped: &stopped,
         })
         .and_then(|()| de.end());
-    result.map_err(|e| match e.classify() {
-        Category::Io => EntriesError::Io(e.into()),
-        Category::Data => EntriesError::Invalid(problem.get().unwrap_or(NOT_AN_ARRAY).into()),
-        Category::Syntax | Category::Eof => EntriesError::Invalid(format!("not JSON: {e}")),
-    })
+    match result {
+        Err(_) if stopped.get() => Ok(()),
+        Ok(()) => Ok(()),
+        Err(e) => Err(match e.classify() {
+            Category::Io => EntriesError::Io(e.into()),
+            Category::Data => EntriesError::Invalid(problem.get().unwrap_or(NOT_AN_ARRAY).into()),
+            Category::Syntax | Category::Eof => EntriesError::Invalid(format!("not JSON: {e}")),
+        }),
+    }
 }
 
 /// The top of an entry file: the array of entries, or an object holding it.
 struct EntryFile<'a, F> {
     each: &'a mut F,
     problem: &'a std::cell::Cell<Option<&'static str>>,
+    /// Set when `each` asked to stop (the parse then ends with an error).
+    stopped: &'a std::cell::Cell<bool>,
 }
 
-impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for EntryFile<'_, F> {
+impl<'de, F: FnMut(Value) -> bool> serde::de::Visitor<'de> for EntryFile<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -267,7 +310,13 @@ impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for EntryFile<'_, F> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        serde::de::Visitor::visit_seq(Entries { each: self.each }, seq)
+        serde::de::Visitor::visit_seq(
+            Entries {
+                each: self.each,
+                stopped: self.stopped,
+            },
+            seq,
+        )
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -278,6 +327,7 @@ impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for EntryFile<'_, F> {
                 self.problem.set(Some(NO_ENTRIES));
                 map.next_value_seed(Entries {
                     each: &mut *self.each,
+                    stopped: self.stopped,
                 })?;
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -294,9 +344,10 @@ impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for EntryFile<'_, F> {
 /// The `Entries` array of `{"Entries": [...]}`.
 struct Entries<'a, F> {
     each: &'a mut F,
+    stopped: &'a std::cell::Cell<bool>,
 }
 
-impl<'de, F: FnMut(Value)> serde::de::DeserializeSeed<'de> for Entries<'_, F> {
+impl<'de, F: FnMut(Value) -> bool> serde::de::DeserializeSeed<'de> for Entries<'_, F> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -304,7 +355,7 @@ impl<'de, F: FnMut(Value)> serde::de::DeserializeSeed<'de> for Entries<'_, F> {
     }
 }
 
-impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for Entries<'_, F> {
+impl<'de, F: FnMut(Value) -> bool> serde::de::Visitor<'de> for Entries<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -313,7 +364,10 @@ impl<'de, F: FnMut(Value)> serde::de::Visitor<'de> for Entries<'_, F> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Value>()? {
-            (self.each)(entry);
+            if !(self.each)(entry) {
+                self.stopped.set(true);
+                return Err(serde::de::Error::custom("stopped"));
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use flight_core::engine::format_measurement;
-use flight_core::replay::{replay_sources, system_now};
+use flight_core::replay::{replay_grouped, replay_sources, system_now};
 
 /// Measure PutEvents entry files offline, with no AWS.
 #[derive(clap::Args, Debug)]
@@ -16,7 +16,13 @@ use flight_core::replay::{replay_sources, system_now};
 through the metric engine with an in-memory store, in the order given, and print one JSON object per \
 measurement to stdout:\n  \
 {\"metric\":\"ProjectLeadTime\",\"value\":109800.0,\"unit\":\"Seconds\",\"timestamp\":\"2026-11-05T15:30:00Z\",\"aggregate_id\":\"project-apollo\",\"dimensions\":{}}\n\n\
-Measurements are computed once the whole input is read, so delivery order does not matter. Each rejected \
+Measurements are computed once the whole input is read, so delivery order does not matter; every event is \
+held in memory until then (about 0.5 KiB each). With --grouped, the input is streamed instead and memory is \
+bounded by the longest aggregate: each aggregate's entries must be together (aggregates in any order, e.g. \
+sorted by aggregate_id, as a DynamoDB export groups them); each aggregate is measured and printed as soon as \
+another one starts, so the lines are the same but in aggregate order (`sort` both to compare). An aggregate \
+that reappears after its entries ended stops the replay with exit status 2, naming the entry, rather than \
+measure part of its history. Each rejected \
 entry is reported on stderr as FILE: entry INDEX: REASON; the other entries are still measured. \
 Exit status: 0 when every entry was measured, 1 when any was rejected, 2 when a file cannot be read.",
     after_help = "Examples:\n  flightctl replay events/*.json\n  flightctl replay --catalog my-catalog.yaml --environment dev events/guardrail.json"
@@ -28,6 +34,10 @@ pub struct Args {
     /// Add an `Environment` dimension with this value, as the deployed functions do.
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
+    /// Stream input grouped by aggregate (each aggregate's entries together): memory bounded by the
+    /// longest aggregate, not by the input; stops with status 2 if an aggregate reappears.
+    #[arg(long)]
+    pub grouped: bool,
     /// PutEvents entry files: a JSON array of {Source, DetailType, Detail, EventBusName, Time?}.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -47,6 +57,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .map(|file| (path.display().to_string(), file))
         })
         .collect::<Result<Vec<_>>>()?;
+    if args.grouped {
+        return run_grouped(&catalog, inputs, args.environment.as_deref());
+    }
     let outcome = replay_sources(&catalog, inputs, args.environment, system_now())?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     for m in &outcome.measurements {
@@ -63,6 +76,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.files.len(),
         outcome.measurements.len(),
         outcome.rejections.len()
+    );
+    Ok(super::status(outcome.rejections.is_empty()))
+}
+
+/// `--grouped`: measurements printed as each aggregate closes.
+fn run_grouped(
+    catalog: &flight_core::catalog::Catalog,
+    inputs: Vec<(String, std::fs::File)>,
+    environment: Option<&str>,
+) -> Result<ExitCode> {
+    let files = inputs.len();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = replay_grouped(catalog, inputs, environment, system_now(), |measured| {
+        measured
+            .iter()
+            .try_for_each(|m| writeln!(stdout, "{}", format_measurement(m)))
+    });
+    stdout.flush().context("cannot write to stdout")?;
+    drop(stdout);
+    let outcome = result?;
+    for rejection in &outcome.rejections {
+        eprintln!("{rejection}");
+    }
+    eprintln!(
+        "replayed {} entries from {} file(s): {} measurements, {} rejected ({} aggregates, at most {} events held)",
+        outcome.entries,
+        files,
+        outcome.measurements,
+        outcome.rejections.len(),
+        outcome.aggregates,
+        outcome.most_events_held
     );
     Ok(super::status(outcome.rejections.is_empty()))
 }

@@ -1,0 +1,151 @@
+//! Streaming replay of input grouped by aggregate (`flightctl replay
+//! --grouped`): memory bounded by the open aggregate, not by the input.
+//!
+//! The rule: every data point depends on the events of one aggregate only
+//! ([`measure_all`]), so once an aggregate's entries are followed by another
+//! aggregate's, it is closed: measured, handed to the caller and freed. That
+//! gives the same measurements as [`replay_sources`](super::replay_sources)
+//! exactly when each aggregate's entries are contiguous in the input (files in
+//! the order given; the aggregates in any order, e.g. sorted, or as a DynamoDB
+//! export groups them by partition key). Whether they are is checked, not
+//! assumed: a 64-bit hash of every closed aggregate is kept (about 16 bytes
+//! per aggregate), and an aggregate that reappears after it was closed stops
+//! the replay with [`GroupedError::NotGrouped`] instead of measuring a part
+//! of its history. A hash collision can only raise that error wrongly, never
+//! change a measurement.
+
+use std::collections::HashSet;
+use std::io::BufReader;
+
+use crate::catalog::Catalog;
+use crate::engine::{measure_all, Measurement};
+use crate::envelope::{Event, Millis};
+
+use super::{
+    fnv1a, for_each_entry_streamed, replay_event, EntriesError, EntryRejection, ReadError,
+};
+
+/// What a grouped replay produced (its measurements went to the caller).
+#[derive(Debug, Clone, Default)]
+pub struct GroupedOutcome {
+    /// Measurements handed to the caller.
+    pub measurements: usize,
+    /// Aggregates measured.
+    pub aggregates: usize,
+    pub rejections: Vec<EntryRejection>,
+    /// Entries read, in all files.
+    pub entries: usize,
+    /// The most events held at once (the longest aggregate).
+    pub most_events_held: usize,
+}
+
+/// Why a grouped replay stopped. Measurements of the aggregates closed
+/// before have been handed to the caller already.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupedError {
+    /// A file could not be read (I/O).
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// A file is not a PutEvents entry file (found while streaming it).
+    #[error("{file}: file unreadable: {reason} (--grouped stops here: the entries before it were measured already)")]
+    Unreadable { file: String, reason: String },
+    /// An aggregate's entries are not contiguous.
+    #[error(
+        "{file}: entry {index}: aggregate {aggregate_id} reappears after other aggregates' entries: \
+         --grouped needs each aggregate's entries together (the aggregates in any order, e.g. the \
+         input sorted by aggregate_id); sort the input that way, or replay without --grouped, \
+         which holds every event in memory"
+    )]
+    NotGrouped {
+        file: String,
+        /// Index of the entry in its file (0-based).
+        index: usize,
+        aggregate_id: String,
+    },
+    /// The caller could not take the measurements (e.g. stdout closed).
+    #[error("cannot write the measurements: {0}")]
+    Emit(std::io::Error),
+}
+
+/// Replays entry files read from `sources` (name, reader), in order, holding
+/// only the events of the open aggregate (module documentation): each
+/// aggregate's measurements (sorted as [`measure_all`] sorts them) are passed
+/// to `emit` as soon as its entries end. Entries are validated and rejected
+/// as [`replay_sources`](super::replay_sources) does.
+pub fn replay_grouped<R: std::io::Read>(
+    catalog: &Catalog,
+    sources: impl IntoIterator<Item = (String, R)>,
+    environment: Option<&str>,
+    now: Millis,
+    mut emit: impl FnMut(&[Measurement]) -> std::io::Result<()>,
+) -> Result<GroupedOutcome, GroupedError> {
+    let mut outcome = GroupedOutcome::default();
+    let mut open: Vec<Event> = Vec::new();
+    let mut closed: HashSet<u64> = HashSet::new();
+    // Measures the open aggregate, hands its measurements over and frees it.
+    let mut close = |open: &mut Vec<Event>,
+                     closed: &mut HashSet<u64>,
+                     outcome: &mut GroupedOutcome|
+     -> Result<(), GroupedError> {
+        let Some(first) = open.first() else {
+            return Ok(());
+        };
+        closed.insert(fnv1a(&first.aggregate_id));
+        outcome.most_events_held = outcome.most_events_held.max(open.len());
+        let measured = measure_all(catalog, open, environment);
+        open.clear();
+        outcome.aggregates += 1;
+        outcome.measurements += measured.len();
+        emit(&measured).map_err(GroupedError::Emit)
+    };
+    for (file, reader) in sources {
+        let mut index = 0;
+        let mut stop: Option<GroupedError> = None;
+        let read = for_each_entry_streamed(BufReader::with_capacity(1 << 16, reader), |entry| {
+            let event = replay_event(catalog, &entry, outcome.entries + index, now);
+            index += 1;
+            let event = match event {
+                Ok(event) => event,
+                Err(reason) => {
+                    outcome.rejections.push(EntryRejection {
+                        file: file.clone(),
+                        index: index - 1,
+                        reason,
+                    });
+                    return true;
+                }
+            };
+            let same = open
+                .first()
+                .is_some_and(|e| e.aggregate_id == event.aggregate_id);
+            if !same {
+                if closed.contains(&fnv1a(&event.aggregate_id)) {
+                    stop = Some(GroupedError::NotGrouped {
+                        file: file.clone(),
+                        index: index - 1,
+                        aggregate_id: event.aggregate_id,
+                    });
+                    return false;
+                }
+                if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
+                    stop = Some(e);
+                    return false;
+                }
+            }
+            open.push(event);
+            true
+        });
+        if let Some(error) = stop {
+            return Err(error);
+        }
+        match read {
+            Ok(()) => outcome.entries += index,
+            Err(EntriesError::Io(error)) => return Err(ReadError { file, error }.into()),
+            Err(EntriesError::Invalid(reason)) => {
+                return Err(GroupedError::Unreadable { file, reason })
+            }
+        }
+    }
+    close(&mut open, &mut closed, &mut outcome)?;
+    Ok(outcome)
+}
