@@ -155,7 +155,7 @@ step "ingest end to end: $INGEST_EVENTS events, then $CYCLES cycles on one aggre
 
 step "start to ready under cargo lambda watch --only-lambda-apis ($READY_RUNS runs of each kind)"
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(source "$(dirname "$0")/lib.sh" && free_port)"
 setsid cargo lambda watch --only-lambda-apis --invoke-address 127.0.0.1 --invoke-port "$port" \
   >"$WORK/watch.log" 2>&1 </dev/null &
 WATCH_PID=$!
