@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use flight_core::ports::StoreError;
 use flight_core::reads::SeriesLog;
 
+use super::transaction::Conditional;
 use super::{DynamoStore, Operation};
 use crate::error::store_error;
 use crate::item::{s, PK, SK};
@@ -38,37 +39,24 @@ pub(super) async fn admit_series(
     series: &str,
     budget: u32,
 ) -> Result<bool, StoreError> {
-    store.count_as(Operation::UpdateItem);
-    let result = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(series_key(metric)))
-        .update_expression("ADD #series :new")
-        .condition_expression(
-            "attribute_not_exists(#series) OR contains(#series, :one) OR size(#series) < :budget",
-        )
-        .expression_attribute_names("#series", SERIES)
-        .expression_attribute_values(":new", AttributeValue::Ss(vec![series.to_string()]))
-        .expression_attribute_values(":one", s(series))
-        .expression_attribute_values(":budget", AttributeValue::N(budget.to_string()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(err) => Err(store_error(
-            "UpdateItem (admit series)",
-            &format!("table {} (series of metric `{metric}`)", store.table()),
-            &err,
-        )),
-    }
+    let op = Conditional {
+        key: series_key(metric),
+        update: "ADD #series :new".to_string(),
+        condition:
+            "attribute_not_exists(#series) OR contains(#series, :one) OR size(#series) < :budget"
+                .to_string(),
+        names: HashMap::from([("#series".to_string(), SERIES.to_string())]),
+        values: HashMap::from([
+            (
+                ":new".to_string(),
+                AttributeValue::Ss(vec![series.to_string()]),
+            ),
+            (":one".to_string(), s(series)),
+            (":budget".to_string(), AttributeValue::N(budget.to_string())),
+        ]),
+    };
+    let context = format!("table {} (series of metric `{metric}`)", store.table());
+    store.update_item(op, "admit series", &context).await
 }
 
 #[async_trait]
