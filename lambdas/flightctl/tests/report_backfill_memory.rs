@@ -15,44 +15,20 @@ use flight_core::{Catalog, Delivery, FlightController, Millis, Settings, SystemC
 use flightctl::{backfill, report};
 use serde_json::{json, Value};
 
+mod common;
+
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
 
-/// One duration metric and its SLO: lead times of at most an hour, 90% of the time.
-const SMALL_CATALOG: &str = r#"
-namespace: FlightControllerTest
-event_types:
-  - name: AccountRequested
-    description: A team asked for an account.
-  - name: AccountCreated
-    description: The account exists.
-metrics:
-  - name: AccountLeadTime
-    kind: duration
-    start: AccountRequested
-    end: AccountCreated
-    unit: Seconds
-slos:
-  - name: account-lead-time
-    metric: AccountLeadTime
-    objective: 90
-    threshold: 3600
-    good_when: at_most
-    window_hours: 24
-    severity: ticket
-"#;
-
+/// The shared test catalog: one duration metric and its SLO (lead times of at
+/// most an hour, 90% of the time).
 fn small_catalog() -> Catalog {
-    Catalog::parse(SMALL_CATALOG).expect("a valid test catalog")
+    Catalog::parse(common::SMALL_CATALOG).expect("a valid test catalog")
 }
 
 /// The small catalog with a count of created accounts added, as after a catalog change.
 fn catalog_with_new_metric() -> Catalog {
-    Catalog::parse(&SMALL_CATALOG.replace(
-        "slos:\n",
-        "  - name: AccountCreatedCount\n    kind: count\n    event: AccountCreated\n    unit: Count\n\nslos:\n",
-    ))
-    .expect("a valid changed catalog")
+    Catalog::parse(&common::catalog_with_new_metric()).expect("a valid changed catalog")
 }
 
 fn now() -> Millis {

@@ -48,6 +48,7 @@ pub fn catalog_with_new_metric() -> String {
     )
 }
 
+#[allow(unused_imports)] // not every test binary that shares this module polls
 pub use flight_testkit::aws::eventually;
 
 /// The local services' endpoints (moto, DynamoDB Local), or `None` (after
