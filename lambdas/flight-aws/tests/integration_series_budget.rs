@@ -11,23 +11,10 @@ use flight_core::reads::SeriesLog;
 use flight_core::{Catalog, FlightController, Settings};
 use flight_testkit::aws::new_store;
 use flight_testkit::clock::NOW;
+use flight_testkit::fixtures::SERIES_BUDGET_CATALOG;
 use serde_json::json;
 
 const EVENTS: usize = 400;
-
-const CATALOG: &str = "namespace: Test
-event_types:
-  - name: RequestServed
-    description: a request was served
-    payload_fields: [request_id]
-metrics:
-  - name: RequestsServed
-    kind: count
-    event: RequestServed
-    unit: Count
-    partition_by: [request_id]
-    series_budget: 100
-";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_producers_of_new_partitions_never_exceed_the_budget_on_dynamodb() {
@@ -35,7 +22,7 @@ async fn concurrent_producers_of_new_partitions_never_exceed_the_budget_on_dynam
         return;
     };
     let service = Arc::new(FlightController::new(
-        Arc::new(Catalog::parse(CATALOG).unwrap_or_else(|e| panic!("{e}"))),
+        Arc::new(Catalog::parse(SERIES_BUDGET_CATALOG).unwrap_or_else(|e| panic!("{e}"))),
         store,
         Arc::new(CollectingSink::new()),
         Arc::new(ManualClock::new(NOW)),

@@ -11,29 +11,16 @@ use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
 use flight_core::refusal::METRIC_DIMENSION;
 use flight_core::series_budget::{DEFAULT_SERIES_BUDGET, OVER_BUDGET_SERIES_METRIC};
 use flight_core::{Catalog, FlightController, Settings};
+use flight_testkit::clock::NOW;
+use flight_testkit::fixtures::SERIES_BUDGET_CATALOG;
 use serde_json::json;
 
-const NOW: i64 = 1_793_491_200_000;
 const EVENTS: usize = 10_000;
-
-const CATALOG: &str = "namespace: Test
-event_types:
-  - name: RequestServed
-    description: a request was served
-    payload_fields: [request_id]
-metrics:
-  - name: RequestsServed
-    kind: count
-    event: RequestServed
-    unit: Count
-    partition_by: [request_id]
-    series_budget: 100
-";
 
 #[tokio::test]
 async fn ten_thousand_distinct_partition_values_publish_a_hundred_series_and_roll_up_the_rest() {
     let service = FlightController::new(
-        Arc::new(Catalog::parse(CATALOG).unwrap_or_else(|e| panic!("{e}"))),
+        Arc::new(Catalog::parse(SERIES_BUDGET_CATALOG).unwrap_or_else(|e| panic!("{e}"))),
         Arc::new(MemoryStore::new()),
         Arc::new(CollectingSink::new()),
         Arc::new(ManualClock::new(NOW)),
@@ -98,9 +85,10 @@ fn a_partitioned_metric_has_a_default_budget_and_the_catalog_bounds_it() {
         catalog.metric("GuardrailLeadTime").unwrap().series_budget,
         DEFAULT_SERIES_BUDGET
     );
-    let issues = Catalog::parse(&CATALOG.replace("series_budget: 100", "series_budget: 0"))
-        .unwrap_err()
-        .issues;
+    let issues =
+        Catalog::parse(&SERIES_BUDGET_CATALOG.replace("series_budget: 100", "series_budget: 0"))
+            .unwrap_err()
+            .issues;
     assert!(
         issues.iter().any(|i| i.path == "metrics[0].series_budget"
             && i.message == "must be 1 to 5000 distinct partitions"),

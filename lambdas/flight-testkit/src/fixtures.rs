@@ -139,3 +139,19 @@ pub fn metric_values(published: &[Point], metric: &str) -> Vec<f64> {
         .map(|p| p.1)
         .collect()
 }
+
+/// A catalog whose one metric is partitioned by a per-request id with a
+/// series budget of 100: the series explosion of the series-budget tests.
+pub const SERIES_BUDGET_CATALOG: &str = "namespace: Test
+event_types:
+  - name: RequestServed
+    description: a request was served
+    payload_fields: [request_id]
+metrics:
+  - name: RequestsServed
+    kind: count
+    event: RequestServed
+    unit: Count
+    partition_by: [request_id]
+    series_budget: 100
+";
