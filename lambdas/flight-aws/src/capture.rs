@@ -256,6 +256,7 @@ fn measurement(run_id: &str, item: &Item) -> Option<Measurement> {
         dimensions,
         delivery: Delivery::Published,
         test_run_id: Some(run_id.to_string()),
+        refusal: None,
     })
 }
 
@@ -355,6 +356,7 @@ mod tests {
             dimensions: BTreeMap::from([("guardrail_id".to_string(), "gr-1".to_string())]),
             delivery: Delivery::Published,
             test_run_id: Some("run-1".into()),
+            refusal: None,
         };
         let item = measurement_item("run-1", &m);
         assert_eq!(text(&item, SK), Some("measurement#GuardrailLeadTime#p1"));

@@ -177,6 +177,7 @@ mod tests {
             dimensions: BTreeMap::from([("guardrail_id".to_string(), "g".repeat(dimension_len))]),
             delivery: Delivery::Published,
             test_run_id: None,
+            refusal: None,
         }
     }
 

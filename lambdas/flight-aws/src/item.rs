@@ -54,6 +54,8 @@ pub(crate) const DIMENSIONS: &str = "dimensions";
 pub(crate) const DELIVERY: &str = "delivery";
 pub(crate) const AGGREGATE_ID: &str = "aggregate_id";
 pub(crate) const PUBLISHED_AT: &str = "published_at";
+/// CloudWatch's reason, on a record of a data point it refused.
+pub(crate) const REFUSAL: &str = "refusal";
 
 /// The local secondary index of timelines (range key `tl`).
 pub const TIMELINE_INDEX: &str = "timeline";
@@ -288,7 +290,7 @@ pub(crate) fn measurement_item(
         .iter()
         .map(|(k, v)| (k.clone(), s(v)))
         .collect::<HashMap<_, _>>();
-    Ok(HashMap::from([
+    let mut item = HashMap::from([
         (PK.to_string(), s(&event.aggregate_id)),
         (
             SK.to_string(),
@@ -303,7 +305,11 @@ pub(crate) fn measurement_item(
         (EVENT_ID.to_string(), s(&m.event_id)),
         (AGGREGATE_ID.to_string(), s(&m.aggregate_id)),
         (PUBLISHED_AT.to_string(), n(published_at)),
-    ]))
+    ]);
+    if let Some(reason) = &m.refusal {
+        item.insert(REFUSAL.to_string(), s(reason));
+    }
+    Ok(item)
 }
 
 /// A measurement from its record.
@@ -339,6 +345,7 @@ pub(crate) fn measurement(item: &Item) -> Result<Measurement, ItemError> {
         dimensions,
         delivery,
         test_run_id: None,
+        refusal: get_s(item, REFUSAL)?.map(str::to_string),
     })
 }
 
@@ -422,6 +429,7 @@ mod tests {
             dimensions: BTreeMap::from([("guardrail_id".to_string(), "g1".to_string())]),
             delivery: Delivery::TooOld,
             test_run_id: None,
+            refusal: None,
         };
         let r = EventRef {
             aggregate_id: "res-1".into(),
@@ -432,9 +440,17 @@ mod tests {
         assert_eq!(measurement(&item), Ok(m.clone()));
         let nan = Measurement {
             value: f64::NAN,
-            ..m
+            ..m.clone()
         };
         assert!(measurement_item(&r, &nan, 5).is_err());
+        let refused = Measurement {
+            delivery: Delivery::Refused,
+            refusal: Some("dimension value must be ASCII".into()),
+            ..m
+        };
+        let item = measurement_item(&r, &refused, 5).expect("item");
+        assert_eq!(item[REFUSAL], s("dimension value must be ASCII"));
+        assert_eq!(measurement(&item), Ok(refused));
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn lead_time(event_id: &str, run_id: Option<&str>) -> Measurement {
         dimensions: BTreeMap::from([("guardrail_id".to_string(), "gr-1".to_string())]),
         delivery: Delivery::Published,
         test_run_id: run_id.map(str::to_string),
+        refusal: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn measurement(
             .collect(),
         delivery: Delivery::Published,
         test_run_id: None,
+        refusal: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn measurement(metric: &str, r: &EventRef, ts: Millis, value: f64) -> Measuremen
         dimensions: BTreeMap::from([("guardrail_id".to_string(), "g1".to_string())]),
         delivery: Delivery::Published,
         test_run_id: None,
+        refusal: None,
     }
 }
 

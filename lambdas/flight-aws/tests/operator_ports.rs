@@ -59,6 +59,7 @@ fn point(metric: &str, id: &str, timestamp: Millis) -> Measurement {
         dimensions: BTreeMap::from([("Environment".to_string(), "dev".to_string())]),
         delivery: Delivery::Published,
         test_run_id: None,
+        refusal: None,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Measurement {
     /// The test run of the completing event (its `test_run_id`), if it is a
     /// test event: such measurements are also written to the capture table.
     pub test_run_id: Option<String>,
+    /// The metric sink's reason, when it refused the data point on its own
+    /// ([`Delivery::Refused`]); kept with the record for `flightctl report` and `health`.
+    pub refusal: Option<String>,
 }
 
 /// What became of a measurement.
@@ -158,6 +161,7 @@ pub fn late_measurement(
         dimensions,
         delivery: Delivery::Published,
         test_run_id: event.test_run_id(),
+        refusal: None,
     }
 }
 
@@ -178,6 +182,7 @@ pub fn data_point(
         dimensions: dimensions(metric, event, environment),
         delivery: Delivery::Published,
         test_run_id: event.test_run_id(),
+        refusal: None,
     }
 }
 

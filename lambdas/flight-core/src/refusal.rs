@@ -82,6 +82,7 @@ pub fn refused_counts(
                 dimensions,
                 delivery: Delivery::Published,
                 test_run_id: None,
+                refusal: None,
             }
         })
         .collect()
@@ -172,6 +173,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                             "data point refused by the metric sink: recorded as refused, not retried"
                         );
                         m.delivery = Delivery::Refused;
+                        m.refusal = Some(message.clone());
                         refused.push(m.clone());
                     }
                     None => {

@@ -174,6 +174,7 @@ mod tests {
             dimensions: BTreeMap::new(),
             delivery: Delivery::Published,
             test_run_id: None,
+            refusal: None,
         }
     }
 

@@ -164,6 +164,7 @@ pub async fn failure(
             dimensions,
             delivery: Delivery::Published,
             test_run_id: None,
+            refusal: None,
         };
         let emf = EmfSink::stdout(service.catalog().namespace.clone());
         if let Err(e) = emf.publish(&[rejected]).await {

@@ -150,6 +150,11 @@ pub async fn assert_poison_refused_and_counted<S: EventStore>(
         .collect();
     assert_eq!(poison.len(), 1, "{poison:?}");
     assert_eq!(poison[0].delivery, Delivery::Refused);
+    let reason = poison[0].refusal.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("InvalidParameterValue") && reason.contains("not ASCII"),
+        "the record keeps CloudWatch's reason: {reason:?}"
+    );
     assert_eq!(poison[0].dimensions["guardrail_id"], POISON);
     assert!(
         records

@@ -17,9 +17,15 @@ pub struct MetricRow {
     pub metric: String,
     /// Refused data points stamped in the period.
     pub refused: usize,
+    /// The distinct reasons CloudWatch gave for them (kept with each record),
+    /// at most [`MAX_REASONS`].
+    pub reasons: Vec<String>,
     /// Distinct partitions published, and the budget; `None` when unpartitioned.
     pub series: Option<(usize, u32)>,
 }
+
+/// How many distinct refusal reasons a row keeps.
+pub const MAX_REASONS: usize = 3;
 
 /// The rows of every metric of the catalog: one read of its measurement
 /// records per metric over `[since, until)` (in DynamoDB, a query of the
@@ -32,12 +38,20 @@ pub async fn rows<S: MeasurementLog + SeriesLog + ?Sized>(
 ) -> Result<Vec<MetricRow>> {
     let mut rows = Vec::new();
     for metric in &catalog.metrics {
-        let refused = store
+        let records = store
             .measurements_between(&metric.name, since, until)
-            .await?
+            .await?;
+        let refused: Vec<_> = records
             .iter()
             .filter(|m| m.delivery == Delivery::Refused)
-            .count();
+            .collect();
+        let mut reasons: Vec<String> = Vec::new();
+        for m in &refused {
+            let reason = m.refusal.as_deref().unwrap_or("(no reason recorded)");
+            if reasons.len() < MAX_REASONS && !reasons.iter().any(|r| r == reason) {
+                reasons.push(reason.to_string());
+            }
+        }
         let series = if metric.partition_by.is_empty() {
             None
         } else {
@@ -48,7 +62,8 @@ pub async fn rows<S: MeasurementLog + SeriesLog + ?Sized>(
         };
         rows.push(MetricRow {
             metric: metric.name.clone(),
-            refused,
+            refused: refused.len(),
+            reasons,
             series,
         });
     }
@@ -68,7 +83,18 @@ pub fn table(rows: &[MetricRow]) -> String {
         };
         let _ = writeln!(out, "{:<32}{:>7}  {series}", row.metric, row.refused);
     }
+    for row in rows.iter().filter(|row| row.refused > 0) {
+        for reason in &row.reasons {
+            let _ = writeln!(out, "  {} refused: {reason}", row.metric);
+        }
+    }
     out
+}
+
+/// A row's series when they reached its budget: `(used, budget)`.
+pub fn over_budget(row: &MetricRow) -> Option<(usize, u32)> {
+    row.series
+        .filter(|&(used, budget)| used >= usize::try_from(budget).unwrap_or(usize::MAX))
 }
 
 /// The rows as JSON, for `report --json`'s `metrics` key.
@@ -79,6 +105,7 @@ pub fn to_json(rows: &[MetricRow]) -> Value {
                 json!({
                     "metric": row.metric,
                     "refused_data_points": row.refused,
+                    "refusal_reasons": row.reasons,
                     "series": row.series.map(|(used, _)| used),
                     "series_budget": row.series.map(|(_, budget)| budget),
                 })
@@ -97,11 +124,13 @@ mod tests {
             MetricRow {
                 metric: "GuardrailLeadTime".into(),
                 refused: 1,
+                reasons: vec!["dimension value must be ASCII".into()],
                 series: Some((25, 100)),
             },
             MetricRow {
                 metric: "ProjectLeadTime".into(),
                 refused: 0,
+                reasons: Vec::new(),
                 series: None,
             },
         ];
@@ -114,6 +143,20 @@ mod tests {
             text.contains("ProjectLeadTime                       0  -"),
             "{text}"
         );
+        assert!(
+            text.contains("  GuardrailLeadTime refused: dimension value must be ASCII"),
+            "{text}"
+        );
         assert_eq!(to_json(&rows)[0]["series_budget"], 100);
+        assert_eq!(
+            to_json(&rows)[0]["refusal_reasons"][0],
+            "dimension value must be ASCII"
+        );
+        assert_eq!(over_budget(&rows[0]), None);
+        let full = MetricRow {
+            series: Some((100, 100)),
+            ..rows[0].clone()
+        };
+        assert_eq!(over_budget(&full), Some((100, 100)));
     }
 }

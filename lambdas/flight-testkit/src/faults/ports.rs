@@ -11,6 +11,7 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, MetricSink, SinkError,
     StoreError, StoredEvent, TimelineEntry,
 };
+use flight_core::refusal::PublishFailure;
 use flight_core::{FlightController, Millis};
 
 use super::plan::{Fault, FaultPlan, Verdict};
@@ -143,16 +144,46 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
             ()
         )
     }
+
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        let admit = || self.inner.admit_series(metric, series, budget);
+        match self.plan.verdict("admit_series", None) {
+            // A lost race on one conditional update: the store's answer stands.
+            Verdict::Go | Verdict::Conflict => admit().await,
+            Verdict::Refuse(fault) => Err(self.error("admit_series", Some(fault))),
+            Verdict::Dead => Err(self.error("admit_series", None)),
+            Verdict::EffectThenFail(fault) => {
+                let _ = admit().await;
+                Err(self.error("admit_series", Some(fault)))
+            }
+        }
+    }
 }
 
 #[async_trait]
 impl<M: MetricSink> MetricSink for FaultySink<M> {
     async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
-        let error = |fault| SinkError {
-            message: self.plan.message("publish", fault),
+        self.publish_or_refuse(measurements)
+            .await
+            .map_err(PublishFailure::into_sink_error)
+    }
+
+    /// The plan's faults are transient (retryable); what gets through goes to
+    /// the inner sink's own `publish_or_refuse`, so a strict sink's refusals
+    /// of the data itself stay refusals.
+    async fn publish_or_refuse(&self, measurements: &[Measurement]) -> Result<(), PublishFailure> {
+        let error = |fault| {
+            PublishFailure::Retryable(SinkError {
+                message: self.plan.message("publish", fault),
+            })
         };
         match self.plan.verdict("publish", Some(measurements)) {
-            Verdict::Go => self.inner.publish(measurements).await,
+            Verdict::Go => self.inner.publish_or_refuse(measurements).await,
             Verdict::Refuse(fault) => Err(error(Some(fault))),
             Verdict::Conflict => Err(error(Some(Fault::Conflict))),
             Verdict::Dead => Err(error(None)),
@@ -162,7 +193,7 @@ impl<M: MetricSink> MetricSink for FaultySink<M> {
                 } else {
                     measurements
                 };
-                let _ = self.inner.publish(accepted).await;
+                let _ = self.inner.publish_or_refuse(accepted).await;
                 Err(error(Some(fault)))
             }
         }
@@ -196,4 +227,72 @@ pub fn faulty_service<S: EventStore>(store: S, window: Millis) -> FaultyService<
             enforce_cloudwatch_range: true,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flight_core::strict_sink::StrictSink;
+
+    fn datum(guardrail_id: &str) -> Measurement {
+        Measurement {
+            metric: "GuardrailActivationCount".into(),
+            value: 1.0,
+            unit: "Count".into(),
+            timestamp: NOW - MINUTE,
+            aggregate_id: "res-1".into(),
+            event_id: "e-1".into(),
+            dimensions: [("guardrail_id".to_string(), guardrail_id.to_string())].into(),
+            delivery: flight_core::Delivery::Published,
+            test_run_id: None,
+            refusal: None,
+        }
+    }
+
+    fn faulty_strict_sink() -> FaultySink<StrictSink> {
+        FaultySink {
+            inner: StrictSink::new(Arc::new(ManualClock::new(NOW))),
+            plan: FaultPlan::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_inner_sinks_refusal_of_the_data_passes_through_as_a_refusal() {
+        let sink = faulty_strict_sink();
+        let failed = sink.publish_or_refuse(&[datum("tab\there")]).await;
+        assert!(
+            matches!(&failed, Err(PublishFailure::Refused(e)) if e.message.contains("control character")),
+            "{failed:?}"
+        );
+        assert_eq!(sink.publish_or_refuse(&[datum("g-1")]).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_planned_fault_on_a_poisoned_call_stays_retryable() {
+        let sink = faulty_strict_sink();
+        sink.plan.arm(0, Fault::Error);
+        let failed = sink.publish_or_refuse(&[datum("tab\there")]).await;
+        assert!(
+            matches!(&failed, Err(PublishFailure::Retryable(e)) if e.message.contains("503")),
+            "{failed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn admit_series_goes_through_the_plan() {
+        let store = FaultyStore {
+            inner: flight_core::memory::MemoryStore::new(),
+            plan: FaultPlan::new(),
+        };
+        store.plan.arm(1, Fault::Error);
+        assert_eq!(store.admit_series("M", "a", 1).await, Ok(true));
+        let failed = store.admit_series("M", "b", 1).await;
+        assert!(failed.as_ref().is_err_and(|e| e.retryable), "{failed:?}");
+        assert_eq!(
+            store.admit_series("M", "b", 1).await,
+            Ok(false),
+            "over the budget of 1"
+        );
+        assert_eq!(store.plan.log(), ["admit_series"; 3]);
+    }
 }

@@ -9,6 +9,8 @@
 //! | `dlq:<name>` | the dead-letter queue holds no message |
 //! | `table:<name>` | the table and its indexes are ACTIVE |
 //! | `backlog:<table>` | no event's data points have been due (settled, unpublished) for longer than `--backlog-after` |
+//! | `refused:<table>` | CloudWatch refused no data point in the last `--errors-since` (its reason is shown) |
+//! | `series:<table>` | no partitioned metric has reached its series budget |
 //!
 //! The capture function, its rule and queue and the capture table are checked
 //! where the capture table exists (test environments; `enable_capture`).
@@ -22,6 +24,7 @@ use crate::duration;
 use crate::target::Target;
 
 mod parts;
+mod records;
 
 pub use parts::lambda_function;
 use parts::{function_parts, table};
@@ -136,6 +139,7 @@ pub async fn check(target: &Target, options: Options) -> Report {
         format!("backlog:{event_table}"),
         backlog(&store, options).await,
     ));
+    report.extend(records::record_parts(&store, &target.catalog, &event_table, options).await);
     report
 }
 

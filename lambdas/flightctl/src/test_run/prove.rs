@@ -400,6 +400,7 @@ mod tests {
             dimensions: BTreeMap::from([("guardrail_id".to_string(), "g".to_string())]),
             delivery: Delivery::Published,
             test_run_id: Some("run-1".into()),
+            refusal: None,
         }
     }
 
