@@ -15,6 +15,7 @@ use flight_core::{Catalog, Delivery, FlightController, Millis, Settings, SystemC
 use serde_json::{json, Value};
 
 const HOUR: Millis = 3_600_000;
+const MINUTE: Millis = 60_000;
 const DAY: Millis = 24 * HOUR;
 
 fn now() -> Millis {
@@ -349,13 +350,16 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
         format!("function:{}", requested.function_name),
         format!("dlq:{}", requested.dead_letter_queue),
         format!("backlog:{}", env.deployment.event_table()),
+        format!("refused:{}", env.deployment.event_table()),
+        format!("series:{}", env.deployment.event_table()),
     ] {
         assert_eq!(parts[&name]["healthy"], true, "{name}: {}", shown(&healthy));
     }
     assert!(parts.values().all(|p| p["status"].is_string()));
 
-    // Break three parts: a message in a dead-letter queue, a rule disabled,
-    // and an event whose data points have been due for an hour.
+    // Break four parts: a message in a dead-letter queue, a rule disabled,
+    // an event whose data points have been due for an hour, and a data point
+    // CloudWatch refused ten minutes ago.
     let created = &env.functions[1];
     let dlq = env.queue(&requested.dead_letter_queue, None).await.0;
     env.sqs()
@@ -387,6 +391,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
         })
         .await
         .unwrap();
+    refused_record(&env, "CloudWatch says: dimension value holds a NUL").await;
 
     let sick = env.flightctl("health", &["--json"]);
     assert_eq!(sick.status.code(), Some(1), "{}", shown(&sick));
@@ -401,6 +406,7 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
         vec![
             &format!("backlog:{}", env.deployment.event_table()),
             &format!("dlq:{}", requested.dead_letter_queue),
+            &format!("refused:{}", env.deployment.event_table()),
             &format!("rule:{}", created.rule_name),
         ],
         "{}",
@@ -415,14 +421,79 @@ async fn health_is_green_on_a_sound_environment_and_names_each_broken_part() {
     assert!(status(format!("dlq:{}", requested.dead_letter_queue)).starts_with("1 message(s)"));
     assert!(status(format!("rule:{}", created.rule_name)).starts_with("DISABLED"));
     assert!(status(format!("backlog:{}", env.deployment.event_table())).starts_with("1 event(s)"));
+    let refused = status(format!("refused:{}", env.deployment.event_table()));
+    assert!(
+        refused.starts_with("1 data point(s) refused by CloudWatch in the last")
+            && refused.contains("AccountLeadTime 1 (CloudWatch says: dimension value holds a NUL)"),
+        "{refused}"
+    );
     let table = env.flightctl("health", &[]);
     assert_eq!(table.status.code(), Some(1));
-    assert!(text(&table.stdout).contains("3 of "), "{}", shown(&table));
+    assert!(text(&table.stdout).contains("4 of "), "{}", shown(&table));
     assert!(
         text(&table.stdout).contains("  FAIL  dlq:"),
         "{}",
         shown(&table)
     );
+}
+
+/// Keeps, as settle does, the record of an `AccountLeadTime` data point that
+/// CloudWatch refused ten minutes ago for `reason`.
+async fn refused_record(env: &Env, reason: &str) {
+    let at = now() - 10 * MINUTE;
+    let raw = event("AccountCreated", "refused", "c-refused", at);
+    let created = flight_core::Event::from_eventbridge(&raw, &env.catalog).unwrap();
+    let reference = flight_core::ports::EventRef {
+        aggregate_id: created.aggregate_id.clone(),
+        event_id: created.event_id.clone(),
+    };
+    let store = env.store();
+    store
+        .append(&StoredEvent {
+            event: created,
+            stored_at: at,
+            timeline: Some(String::new()),
+            todo: ["AccountLeadTime".to_string()].into(),
+            done: Default::default(),
+            due: Some(at),
+            lease: None,
+            sealed_at: None,
+        })
+        .await
+        .unwrap();
+    let lease = flight_core::ports::Lease {
+        token: "health-test".into(),
+        until: now() + MINUTE,
+    };
+    let due = store.due(now(), 10).await.unwrap();
+    let mine: Vec<StoredEvent> = due
+        .into_iter()
+        .filter(|e| e.event.aggregate_id == reference.aggregate_id)
+        .collect();
+    assert_eq!(
+        store.claim(&mine, &lease, now()).await.unwrap(),
+        vec![reference.clone()]
+    );
+    store
+        .complete(&[flight_core::ports::Completion {
+            event: reference.clone(),
+            token: lease.token.clone(),
+            finished: ["AccountLeadTime".to_string()].into(),
+            measurements: vec![flight_core::Measurement {
+                metric: "AccountLeadTime".into(),
+                value: 600.0,
+                unit: "Seconds".into(),
+                timestamp: at,
+                aggregate_id: reference.aggregate_id,
+                event_id: reference.event_id,
+                dimensions: BTreeMap::from([("Environment".to_string(), "test".to_string())]),
+                delivery: Delivery::Refused,
+                test_run_id: None,
+                refusal: Some(reason.into()),
+            }],
+        }])
+        .await
+        .unwrap();
 }
 
 /// Deployed environments: the Lambda function's state and its recent Errors.
