@@ -100,9 +100,13 @@ pub fn low_traffic(
     per_day: i64,
     bad_at: i64,
 ) -> Vec<Measurement> {
-    traffic(slo, start, start + days * 24 * HOUR, 24 * HOUR / per_day, |i, _| {
-        i == bad_at
-    })
+    traffic(
+        slo,
+        start,
+        start + days * 24 * HOUR,
+        24 * HOUR / per_day,
+        |i, _| i == bad_at,
+    )
 }
 
 /// An outage that ends: one value a minute, good from `t0 − before`, bad in
