@@ -249,8 +249,9 @@ pub fn episodes(
     found
 }
 
-/// The episodes of every SLO of `catalog` (or only `only`) over `[since, until]`,
-/// from measurement records visible `publish_delay` after their timestamps.
+/// The episodes of every SLO of `catalog` over `[since, until]`, in the order
+/// they fired (catalog order within a minute), from measurement records
+/// visible `publish_delay` after their timestamps.
 pub fn backtest(
     catalog: &Catalog,
     deployment: &Deployment,
@@ -259,7 +260,7 @@ pub fn backtest(
     since: Millis,
     until: Millis,
 ) -> Vec<Episode> {
-    catalog
+    let mut found: Vec<Episode> = catalog
         .slos
         .iter()
         .flat_map(|slo| {
@@ -267,5 +268,7 @@ pub fn backtest(
             let history = History::new(slo, measurements, publish_delay);
             episodes(&alarms, &history, since, until)
         })
-        .collect()
+        .collect();
+    found.sort_by_key(|e| e.fired_at);
+    found
 }
