@@ -272,3 +272,50 @@ pub fn backtest(
     found.sort_by_key(|e| e.fired_at);
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(timestamp: Millis, delay: Millis, good: bool) -> Point {
+        Point {
+            timestamp,
+            visible_at: timestamp + delay,
+            good,
+        }
+    }
+
+    #[test]
+    fn a_window_counts_the_values_stamped_in_it_that_are_visible_by_then() {
+        // Stamped at 0..10 minutes, each visible 0 to 9 minutes later.
+        let points: Vec<Point> = (0..10)
+            .map(|k| point(k * MINUTE_MILLIS, (k % 4) * 3 * MINUTE_MILLIS, k % 3 != 0))
+            .collect();
+        let history = History::from_points(points.clone());
+        for at in (0..25).map(|m| m * MINUTE_MILLIS) {
+            for since in [0, 3 * MINUTE_MILLIS, at - 5 * MINUTE_MILLIS] {
+                let seen: Vec<&Point> = points
+                    .iter()
+                    .filter(|p| p.timestamp >= since && p.timestamp < at && p.visible_at <= at)
+                    .collect();
+                let naive = (
+                    seen.len() as u64,
+                    seen.iter().filter(|p| p.good).count() as u64,
+                );
+                assert_eq!(
+                    history.counts(since, at, at),
+                    naive,
+                    "at {at} since {since}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn whole_minutes_round_up() {
+        assert_eq!(minute_at_or_after(0), 0);
+        assert_eq!(minute_at_or_after(1), MINUTE_MILLIS);
+        assert_eq!(minute_at_or_after(-1), 0);
+        assert_eq!(minute_at_or_after(MINUTE_MILLIS), MINUTE_MILLIS);
+    }
+}
