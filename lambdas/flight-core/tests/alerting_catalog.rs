@@ -168,20 +168,31 @@ fn a_period_is_refused_when_ambiguous_unknown_or_shorter_than_a_window() {
         "{bad:#?}"
     );
 
-    let short = refusals("", "    period: 48h\n");
+    let own_ticket = "    alerting:\n      rules:\n        - severity: ticket\n          long_window: 3d\n          short_window: 6h\n          budget_spent: 10\n";
+    let short = refusals("", &format!("    period: 48h\n{own_ticket}"));
     assert!(
         has(
             &short,
             "18:",
-            "the period (2d) is shorter than the long window 3d of alerting.rules[2]"
+            "the period (2d) is shorter than the long window 3d of slos[0].alerting.rules[0]"
         ),
         "{short:#?}"
     );
-    let legacy = refusals("", "    window_hours: 24\n");
-    assert!(
-        has(&legacy, "18:", "slos[0].window_hours: the period (1d)"),
-        "{legacy:#?}"
-    );
+}
+
+#[test]
+fn the_catalog_wide_rules_longer_than_a_short_period_do_not_apply_to_it() {
+    // A legacy one-day SLO keeps working: its two page rules fit in a day,
+    // the 3-day ticket rule does not, so it has none.
+    for extra in ["    window_hours: 24\n", "    period: 48h\n"] {
+        let catalog = accepted("", extra);
+        let rules = &catalog.slos[0].alerting.rules;
+        let windows: Vec<_> = rules
+            .iter()
+            .map(|r| (r.long_window, r.short_window))
+            .collect();
+        assert_eq!(windows, [(3_600, 900), (21_600, 1_800)], "{extra}");
+    }
 }
 
 #[test]

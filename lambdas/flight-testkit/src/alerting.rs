@@ -39,6 +39,7 @@ pub fn record(slo: &Slo, value: f64, timestamp: Millis) -> Measurement {
         dimensions: BTreeMap::from([("Environment".to_string(), "test".to_string())]),
         delivery: Delivery::Published,
         test_run_id: None,
+        refusal: None,
     }
 }
 

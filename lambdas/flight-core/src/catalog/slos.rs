@@ -288,7 +288,19 @@ pub(super) fn slos(
                 ),
                 own_path,
             ),
-            None => (alerting.rules.clone(), "alerting".to_string()),
+            // The catalog-wide rules apply where they fit: a rule whose long
+            // window is longer than the SLO's period cannot spend a share of
+            // its budget (a legacy `window_hours: 24` SLO keeps its pages and
+            // has no 3-day ticket rule).
+            None => (
+                alerting
+                    .rules
+                    .iter()
+                    .filter(|spec| spec.long_window <= period.nominal_seconds())
+                    .cloned()
+                    .collect(),
+                "alerting".to_string(),
+            ),
         };
         let longest = specs.iter().enumerate().max_by_key(|(_, s)| s.long_window);
         let too_short = longest.filter(|(_, s)| s.long_window > period.nominal_seconds());
@@ -296,7 +308,7 @@ pub(super) fn slos(
             issues.add(
                 format!("{path}.{period_key}"),
                 format!(
-                    "the period ({}) is shorter than the long window {} of {rules_path}.rules[{j}]: use a period of at least {}, or give this SLO its own `alerting.rules`",
+                    "the period ({}) is shorter than the long window {} of {rules_path}.rules[{j}]: use a period of at least {}, or a shorter long window",
                     period.text(),
                     duration_text(spec.long_window),
                     duration_text(spec.long_window)
