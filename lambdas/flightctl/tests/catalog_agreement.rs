@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use flight_core::alerting::alarm_definitions;
+use flight_core::alerting::{alarm_definitions, TREAT_MISSING_DATA};
 use flight_core::catalog::{Catalog, Severity};
 use flight_core::names::{slug, Deployment, CHECKED_ENVIRONMENTS};
 use serde_json::Value;
@@ -362,10 +362,12 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
         assert_eq!(tf["alarm_name"], alarm.name.as_str(), "{}", field("alarm_name"));
         assert_eq!(tf["slo"], alarm.slo.as_str(), "{}", field("slo"));
         assert_eq!(tf["metric_name"], alarm.metric.as_str(), "{}", field("metric_name"));
-        assert_eq!(tf["namespace"], catalog.namespace.as_str(), "{}", field("namespace"));
+        assert_eq!(tf["namespace"], alarm.namespace.as_str(), "{}", field("namespace"));
+        assert_eq!(alarm.namespace, catalog.namespace, "{at}");
+        assert_eq!(alarm.environment, deployment.environment, "{at}");
         assert_eq!(
             tf["dimensions"],
-            serde_json::json!({ "Environment": deployment.environment }),
+            serde_json::json!({ "Environment": alarm.environment }),
             "{}",
             field("dimensions")
         );
@@ -385,7 +387,12 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
             field("good_statistic")
         );
         assert_eq!(tf["expression"], alarm.expression.as_str(), "{}", field("expression"));
-        assert_eq!(tf["treat_missing_data"], "notBreaching", "{}", field("treat_missing_data"));
+        assert_eq!(
+            tf["treat_missing_data"],
+            TREAT_MISSING_DATA,
+            "{}",
+            field("treat_missing_data")
+        );
     }
 
     let module = value("slo_composite_alarms")
@@ -410,7 +417,7 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
     }
 
     assert_eq!(
-        value("lateness_window_seconds").as_i64(),
+        value("lateness_window_seconds").as_u64(),
         Some(catalog.alerting.lateness_window),
         "{at}: lateness_window_seconds"
     );
