@@ -127,6 +127,10 @@ locals {
     )
   }
 
+  # The burn rate from the ids of the window's sample count and good share:
+  # format(local.burn_rate_expression, n_id, min_values, good_id, budget_percent_text).
+  burn_rate_expression = "IF(%s >= %d, (100 - %s) / %s, 0)"
+
   slo_window_alarm_groups = {
     for a in flatten([
       for s in local.slos : [
@@ -142,7 +146,7 @@ locals {
             min_values                     = local.slo_policy[s.name].min_values
             budget_percent                 = tonumber(local.slo_budget_percent_text[s.name])
             good_statistic                 = local.slo_good_statistic[s.name]
-            expression                     = "IF(n >= ${local.slo_policy[s.name].min_values}, (100 - good) / ${local.slo_budget_percent_text[s.name]}, 0)"
+            expression                     = format(local.burn_rate_expression, "n", local.slo_policy[s.name].min_values, "good", local.slo_budget_percent_text[s.name])
             treat_missing_data             = "notBreaching"
           }
         ]
