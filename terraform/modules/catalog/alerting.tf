@@ -17,7 +17,8 @@ locals {
       { severity = "ticket", long_window = "3d", short_window = "6h", budget_spent = 10 },
     ]
   }
-  alerting = try(local.catalog.alerting, null) == null ? {} : local.catalog.alerting
+  # (Read with try(): the block and each of its keys are optional.)
+  alerting = try(local.catalog.alerting, null)
 
   # Durations are written Nm, Nh or Nd (m = minutes): every text the catalog
   # uses, to its seconds (null when it is not one).
