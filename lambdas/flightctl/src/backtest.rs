@@ -86,7 +86,12 @@ impl Plan {
             (None, None) => now,
         };
         let until = floor_minute(until);
-        let since = floor_minute(options.since.unwrap_or(When::Ago(DEFAULT_SINCE)).resolve(until));
+        let since = floor_minute(
+            options
+                .since
+                .unwrap_or(When::Ago(DEFAULT_SINCE))
+                .resolve(until),
+        );
         if since >= until {
             bail!(
                 "--since ({}) is not before --until ({})",
@@ -225,7 +230,11 @@ pub fn text(plan: &Plan, source: &str, results: &[SloEpisodes]) -> String {
                 e.alarm
             );
             let rates: Vec<String> = e.burn_rates.iter().map(burn::text).collect();
-            let _ = writeln!(out, "          burn rates when it fired: {}", rates.join(", "));
+            let _ = writeln!(
+                out,
+                "          burn rates when it fired: {}",
+                rates.join(", ")
+            );
         }
     }
     let count = |severity: &str| {
@@ -235,7 +244,12 @@ pub fn text(plan: &Plan, source: &str, results: &[SloEpisodes]) -> String {
             .filter(|e| e.severity.as_str() == severity)
             .count()
     };
-    let _ = writeln!(out, "\n{} page(s), {} ticket(s)", count("page"), count("ticket"));
+    let _ = writeln!(
+        out,
+        "\n{} page(s), {} ticket(s)",
+        count("page"),
+        count("ticket")
+    );
     out
 }
 

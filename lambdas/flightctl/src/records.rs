@@ -39,7 +39,10 @@ impl Records {
 
     /// The records of `metric`, in time order (none when it has none).
     pub fn of(&self, metric: &str) -> &[Measurement] {
-        self.by_metric.get(metric).map(Vec::as_slice).unwrap_or_default()
+        self.by_metric
+            .get(metric)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// How many records there are, of every metric.

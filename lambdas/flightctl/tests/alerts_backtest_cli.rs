@@ -120,7 +120,10 @@ fn a_backtest_of_a_month_with_an_outage_pages_and_tickets_when_validate_says_and
     };
     let page_at = OUTAGE_START + after(Severity::Page);
     let ticket_at = OUTAGE_START + after(Severity::Ticket);
-    assert!(ticket_at < OUTAGE_END, "the outage is long enough to ticket");
+    assert!(
+        ticket_at < OUTAGE_END,
+        "the outage is long enough to ticket"
+    );
 
     let mut args: Vec<String> = ["alerts", "backtest", "--catalog"]
         .map(String::from)

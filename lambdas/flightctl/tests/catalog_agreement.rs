@@ -359,10 +359,25 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
     for alarm in &windows {
         let tf = &module[&alarm.name];
         let field = |key: &str| format!("{at}: window alarm {}: {key}", alarm.name);
-        assert_eq!(tf["alarm_name"], alarm.name.as_str(), "{}", field("alarm_name"));
+        assert_eq!(
+            tf["alarm_name"],
+            alarm.name.as_str(),
+            "{}",
+            field("alarm_name")
+        );
         assert_eq!(tf["slo"], alarm.slo.as_str(), "{}", field("slo"));
-        assert_eq!(tf["metric_name"], alarm.metric.as_str(), "{}", field("metric_name"));
-        assert_eq!(tf["namespace"], alarm.namespace.as_str(), "{}", field("namespace"));
+        assert_eq!(
+            tf["metric_name"],
+            alarm.metric.as_str(),
+            "{}",
+            field("metric_name")
+        );
+        assert_eq!(
+            tf["namespace"],
+            alarm.namespace.as_str(),
+            "{}",
+            field("namespace")
+        );
         assert_eq!(alarm.namespace, catalog.namespace, "{at}");
         assert_eq!(alarm.environment, deployment.environment, "{at}");
         assert_eq!(
@@ -371,9 +386,24 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
             "{}",
             field("dimensions")
         );
-        assert_eq!(tf["window_seconds"], alarm.window, "{}", field("window_seconds"));
-        assert_eq!(tf["factor"].as_f64(), Some(alarm.factor), "{}", field("factor"));
-        assert_eq!(tf["min_values"], alarm.min_values, "{}", field("min_values"));
+        assert_eq!(
+            tf["window_seconds"],
+            alarm.window,
+            "{}",
+            field("window_seconds")
+        );
+        assert_eq!(
+            tf["factor"].as_f64(),
+            Some(alarm.factor),
+            "{}",
+            field("factor")
+        );
+        assert_eq!(
+            tf["min_values"],
+            alarm.min_values,
+            "{}",
+            field("min_values")
+        );
         assert_eq!(
             tf["budget_percent"].as_f64(),
             Some(alarm.budget_percent),
@@ -386,7 +416,12 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
             "{}",
             field("good_statistic")
         );
-        assert_eq!(tf["expression"], alarm.expression.as_str(), "{}", field("expression"));
+        assert_eq!(
+            tf["expression"],
+            alarm.expression.as_str(),
+            "{}",
+            field("expression")
+        );
         assert_eq!(
             tf["treat_missing_data"],
             TREAT_MISSING_DATA,
@@ -404,9 +439,19 @@ fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, 
     for alarm in &composites {
         let tf = &module[&alarm.name];
         let field = |key: &str| format!("{at}: composite alarm {}: {key}", alarm.name);
-        assert_eq!(tf["alarm_name"], alarm.name.as_str(), "{}", field("alarm_name"));
+        assert_eq!(
+            tf["alarm_name"],
+            alarm.name.as_str(),
+            "{}",
+            field("alarm_name")
+        );
         assert_eq!(tf["slo"], alarm.slo.as_str(), "{}", field("slo"));
-        assert_eq!(tf["severity"], alarm.severity.as_str(), "{}", field("severity"));
+        assert_eq!(
+            tf["severity"],
+            alarm.severity.as_str(),
+            "{}",
+            field("severity")
+        );
         assert_eq!(tf["rule"], alarm.rule.as_str(), "{}", field("rule"));
         let pairs: Vec<Value> = alarm
             .pairs

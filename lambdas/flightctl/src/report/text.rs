@@ -156,7 +156,15 @@ pub fn burn_table(reports: &[SloReport], at: Millis, publish_delay: u64) -> Stri
             )
         }
     );
-    let header = ["SLO", "WINDOW", "FACTOR", "VALUES", "BAD", "BURN RATE", "STATE"];
+    let header = [
+        "SLO",
+        "WINDOW",
+        "FACTOR",
+        "VALUES",
+        "BAD",
+        "BURN RATE",
+        "STATE",
+    ];
     let rows: Vec<Vec<String>> = reports
         .iter()
         .flat_map(|r| {

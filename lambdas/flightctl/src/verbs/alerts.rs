@@ -109,7 +109,8 @@ async fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
             .as_deref()
             .unwrap_or(backtest::OFFLINE_ENVIRONMENT);
         let last = records.span().map(|(_, last)| last);
-        let plan = backtest::Plan::new(&catalog, &Deployment::new(environment), &options, last, now)?;
+        let plan =
+            backtest::Plan::new(&catalog, &Deployment::new(environment), &options, last, now)?;
         let source = format!(
             "measurement records of {} PutEvents file(s), measured offline",
             args.from_files.len()

@@ -65,15 +65,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         since: args.since,
         publish_delay: args.publish_delay.map_or(0, |d| (d / 1000) as u64),
     };
-    let reports = report::reports(&target.store(), &target.catalog, &target.deployment, &options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot read the measurement records of environment {} (table {})",
-                target.deployment.environment,
-                target.deployment.event_table()
-            )
-        })?;
+    let reports = report::reports(
+        &target.store(),
+        &target.catalog,
+        &target.deployment,
+        &options,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot read the measurement records of environment {} (table {})",
+            target.deployment.environment,
+            target.deployment.event_table()
+        )
+    })?;
     let metrics = series_report::rows(
         &target.store(),
         &target.catalog,
