@@ -68,7 +68,12 @@ fn table() -> String {
                 .collect();
             let times = time_to_alert(&catalog, slo);
             let after = |severity| {
-                minutes_text(times.iter().find(|t| t.severity == severity).and_then(|t| t.after))
+                minutes_text(
+                    times
+                        .iter()
+                        .find(|t| t.severity == severity)
+                        .and_then(|t| t.after),
+                )
             };
             rows.push(format!(
                 "| {period} | {} % | {} | {} | {} | {} | {} | {} |",
