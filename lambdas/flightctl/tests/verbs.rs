@@ -5,13 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{count_in, event, eventually, ingest, shown, text, Env, SMALL_CATALOG};
-use flight_core::memory::CollectingSink;
 use flight_core::ports::{EventStore, StoredEvent};
-use flight_core::{Catalog, Delivery, FlightController, Millis, Settings, SystemClock};
+use flight_core::{Delivery, Millis};
 use serde_json::{json, Value};
 
 const HOUR: Millis = 3_600_000;
