@@ -1,6 +1,7 @@
 //! The catalog's period and alerting keys (issue 11 design §1-§3): what they
 //! read as, and every refusal with the path and line it names.
 
+use flight_core::alerting::{time_to_alert, TimeToAlert};
 use flight_core::catalog::{
     CalendarUnit, Period, RuleThreshold, Severity, DEFAULT_LATENESS_WINDOW,
 };
@@ -316,5 +317,25 @@ fn deployment_wide_keys_belong_to_the_global_block_only() {
             "alerting.sweep_interval: must be at least 1m"
         ),
         "{issues:#?}"
+    );
+}
+
+#[test]
+fn a_rule_whose_short_window_never_holds_min_values_never_fires() {
+    // One value a minute: a 15m or 30m window sees at most 25 visible values.
+    let catalog = accepted("alerting:\n  min_values: 100\n", "");
+    let times = time_to_alert(&catalog, &catalog.slos[0]);
+    assert_eq!(
+        times,
+        [
+            TimeToAlert {
+                severity: Severity::Page,
+                after: None
+            },
+            TimeToAlert {
+                severity: Severity::Ticket,
+                after: Some(206 * 60)
+            },
+        ]
     );
 }

@@ -134,3 +134,16 @@ fn rules_that_share_a_window_and_factor_share_its_alarm() {
     assert_eq!(windows.len(), 3, "{windows:#?}");
     assert_eq!(composites[0].pairs[0].1, composites[1].pairs[0].1);
 }
+
+#[test]
+fn two_rules_with_the_same_windows_and_factor_are_one_pair_of_the_composite() {
+    let source = format!(
+        "{DEFAULT_CATALOG_YAML}\nalerting:\n  rules:\n    - {{severity: page, long_window: 1h, short_window: 15m, factor: 4}}\n    - {{severity: page, long_window: 1h, short_window: 15m, budget_spent: 0.5952381}}\n",
+    );
+    let catalog = Catalog::parse(&source).unwrap_or_else(|e| panic!("{e}"));
+    let slo = &catalog.slos[0];
+    // 28 days over 1 hour × 0.5952381 % = 4.0000000: the same alarm as factor 4.
+    let (windows, composites) = slo_alarms(&catalog, &Deployment::new("dev"), slo);
+    assert_eq!(windows.len(), 2, "{windows:#?}");
+    assert_eq!(composites[0].pairs.len(), 1);
+}

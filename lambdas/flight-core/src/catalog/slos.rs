@@ -120,6 +120,12 @@ fn rule_specs(
     delay: (Seconds, Seconds),
     issues: &mut Issues<'_>,
 ) -> Vec<RuleSpec> {
+    if raw.is_empty() {
+        issues.add(
+            format!("{at}.rules"),
+            "must list at least one rule (leave `rules` out for the default ones)",
+        );
+    }
     let mut rules = Vec::new();
     for (j, rule) in raw.into_iter().enumerate() {
         let path = format!("{at}.rules[{j}]");
@@ -169,14 +175,11 @@ fn threshold(rule: &RawRule, path: &str, issues: &mut Issues<'_>) -> Option<Rule
             );
             None
         }
-        (None, Some(factor)) if factor.is_finite() && factor >= 0.01 => {
+        (None, Some(factor)) if factor.is_finite() && factor > 0.0 => {
             Some(RuleThreshold::Factor(factor))
         }
         (None, Some(_)) => {
-            issues.add(
-                format!("{path}.factor"),
-                "must be a burn rate of at least 0.01",
-            );
+            issues.add(format!("{path}.factor"), "must be a burn rate above 0");
             None
         }
         (Some(_), Some(_)) => {
@@ -318,14 +321,6 @@ pub(super) fn slos(
                         ),
                     );
                 }
-            } else if rule.factor < 0.01 && too_short.is_none() {
-                issues.add(
-                    format!("{rules_path}.rules[{j}].budget_spent"),
-                    format!(
-                        "for SLO `{}` ({path}) its factor {} rounds to 0; spend more of the budget",
-                        raw.name, rule.requested_factor
-                    ),
-                );
             }
             rules.push(rule);
         }
