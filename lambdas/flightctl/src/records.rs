@@ -124,6 +124,7 @@ mod tests {
             dimensions: BTreeMap::new(),
             delivery: Delivery::Published,
             test_run_id: None,
+            refusal: None,
         }
     }
 

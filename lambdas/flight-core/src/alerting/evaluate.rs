@@ -11,7 +11,7 @@
 
 use crate::catalog::{Catalog, Severity, Slo};
 use crate::duration::Seconds;
-use crate::engine::Measurement;
+use crate::engine::{Delivery, Measurement};
 use crate::envelope::Millis;
 use crate::names::Deployment;
 use crate::slo::is_good;
@@ -42,13 +42,15 @@ pub struct History {
 }
 
 impl History {
-    /// The measurements of `slo`'s metric, each visible `publish_delay` after its timestamp.
+    /// The measurements of `slo`'s metric, each visible `publish_delay` after
+    /// its timestamp; those CloudWatch refused ([`Delivery::Refused`]) never
+    /// reach an alarm and are left out.
     pub fn new(slo: &Slo, measurements: &[Measurement], publish_delay: Seconds) -> History {
         let delay = publish_delay as Millis * 1000;
         History::from_points(
             measurements
                 .iter()
-                .filter(|m| m.metric == slo.metric)
+                .filter(|m| m.metric == slo.metric && m.delivery != Delivery::Refused)
                 .map(|m| Point {
                     timestamp: m.timestamp,
                     visible_at: m.timestamp + delay,
@@ -309,6 +311,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_data_point_cloudwatch_refused_never_reaches_an_alarm() {
+        let catalog = Catalog::default_catalog();
+        let slo = &catalog.slos[0];
+        let record = |timestamp: Millis, delivery: Delivery| Measurement {
+            metric: slo.metric.clone(),
+            value: 0.0,
+            unit: "Seconds".into(),
+            timestamp,
+            aggregate_id: format!("a-{timestamp}"),
+            event_id: format!("e-{timestamp}"),
+            dimensions: Default::default(),
+            delivery,
+            test_run_id: None,
+            refusal: None,
+        };
+        let records = [
+            record(0, Delivery::Published),
+            record(MINUTE_MILLIS, Delivery::Refused),
+        ];
+        let history = History::new(slo, &records, 0);
+        assert_eq!(
+            history.counts(0, 10 * MINUTE_MILLIS, 10 * MINUTE_MILLIS),
+            (1, 1)
+        );
     }
 
     #[test]
