@@ -60,10 +60,16 @@ pub fn read_entries(text: &str) -> Result<Vec<Value>, String> {
 
 /// Turns a PutEvents entry into the EventBridge event a rule's target receives.
 /// `now` stands in for the time EventBridge would stamp when the entry has none.
+/// An entry that is already an EventBridge event (`detail-type`, `source`,
+/// `detail`: the AWS documentation's example events, docs/aws-sources.md) is
+/// that event.
 pub fn entry_to_event(entry: &Value, id: &str, now: Millis) -> Result<Value, String> {
     let Value::Object(entry) = entry else {
         return Err("expected a PutEvents entry (a JSON object)".into());
     };
+    if entry.contains_key("detail-type") && entry.contains_key("detail") {
+        return Ok(Value::Object(entry.clone()));
+    }
     let text = |key: &str| entry.get(key).and_then(Value::as_str);
     let detail_type = text("DetailType").ok_or("DetailType: missing")?;
     let source = text("Source").ok_or("Source: missing")?;
@@ -163,7 +169,11 @@ pub fn replay_sources<R: std::io::Read>(
         let entries_before = outcome.entries;
         let read = for_each_entry(reader, |entry| {
             match replay_event(catalog, &entry, entries_before + index, now) {
-                Ok(event) => buckets[bucket(&event.aggregate_id)].push(event),
+                Ok(events) => {
+                    for event in events {
+                        buckets[bucket(&event.aggregate_id)].push(event);
+                    }
+                }
                 Err(reason) => rejections.push(EntryRejection {
                     file: file.clone(),
                     index,
@@ -199,17 +209,18 @@ pub fn replay_sources<R: std::io::Read>(
     Ok(outcome)
 }
 
-/// The event of the `ordinal`-th entry (0-based, over all files) of a
-/// replay, validated as the functions validate events.
+/// The events of the `ordinal`-th entry (0-based, over all files) of a
+/// replay, validated as the functions validate events (an AWS service event
+/// may become several, docs/aws-sources.md).
 fn replay_event(
     catalog: &Catalog,
     entry: &Value,
     ordinal: usize,
     now: Millis,
-) -> Result<Event, String> {
+) -> Result<Vec<Event>, String> {
     let id = format!("replay-{}", ordinal + 1);
     let event = entry_to_event(entry, &id, now)?;
-    Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())
+    Event::all_from_eventbridge(&event, catalog).map_err(|r| r.to_string())
 }
 
 /// Buckets of events in [`replay_sources`].

@@ -16,6 +16,8 @@ pub struct Catalog {
     pub event_types: Vec<EventType>,
     pub metrics: Vec<Metric>,
     pub slos: Vec<Slo>,
+    /// AWS service events mapped to event types (docs/aws-sources.md).
+    pub sources: Vec<super::sources::Source>,
     /// Canonical names and aliases to the index of their event type.
     pub(super) names: HashMap<String, usize>,
     /// Per event type (same index), what the metrics need of it.

@@ -22,6 +22,9 @@ struct RawCatalog {
     metrics: Vec<RawMetric>,
     #[serde(default)]
     slos: Vec<Slo>,
+    /// AWS service events mapped to event types (docs/aws-sources.md).
+    #[serde(default)]
+    sources: Vec<super::sources::RawSource>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +186,7 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
     }
 
     check_slos(&raw.slos, &metrics, issues);
+    let sources = super::sources::build(raw.sources, &event_types, &names, &metrics, issues);
     let plans = plan::derive_plans(&event_types, &metrics, issues);
     for (path, message) in crate::cloudwatch_rules::catalog_issues(&raw.namespace, &metrics) {
         issues.add(path, message);
@@ -192,6 +196,7 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
         event_types,
         metrics,
         slos: raw.slos,
+        sources,
         names,
         plans,
     }
