@@ -221,12 +221,12 @@ pub(super) fn build(
                 return None;
             };
             for shape in &known {
-                if !shape.contains(&path.field()) {
+                if !shape.contains(text) {
                     issues.add(
                         where_.clone(),
                         format!(
                             "`{text}` cannot exist in the documented shape of these events{}",
-                            suggest(&path.field(), shape.iter().map(String::as_str))
+                            suggest(text, shape.iter().map(String::as_str))
                         ),
                     );
                     break;
@@ -234,6 +234,41 @@ pub(super) fn build(
             }
             Some(path)
         };
+        let paths = |ids: &OneOrMany, at: String, issues: &mut Issues<'_>| -> Vec<FieldPath> {
+            ids.items()
+                .iter()
+                .filter_map(|t| path(t, at.clone(), issues))
+                .collect()
+        };
+        let mapped = |fields: &BTreeMap<String, String>, at: &str, issues: &mut Issues<'_>| {
+            let mut payload = BTreeMap::new();
+            for (field, text) in fields {
+                let value = if text.starts_with("$.") {
+                    match path(text, format!("{at}.payload.{field}"), issues) {
+                        Some(p) => Mapped::Path(p),
+                        None => continue,
+                    }
+                } else {
+                    Mapped::Constant(text.clone())
+                };
+                payload.insert(field.clone(), value);
+            }
+            payload
+        };
+        // The source's mapping, which each emit may override key by key.
+        let aggregate_id = raw
+            .aggregate_id
+            .as_ref()
+            .map(|ids| paths(ids, format!("{at}.aggregate_id"), issues));
+        let time = raw
+            .time
+            .as_ref()
+            .map(|t| path(t, format!("{at}.time"), issues));
+        let event_id = raw
+            .event_id
+            .as_ref()
+            .map(|ids| paths(ids, format!("{at}.event_id"), issues));
+        let payload = mapped(&raw.payload, &at, issues);
         let mut emits = Vec::new();
         for (j, emit) in raw.events.iter().enumerate() {
             let eat = format!("{at}.events[{j}]");
@@ -257,45 +292,27 @@ pub(super) fn build(
                     equals: w.equals.clone(),
                 })
             });
-            let aggregate_id = match emit.aggregate_id.as_ref().or(raw.aggregate_id.as_ref()) {
-                Some(ids) if !ids.items().is_empty() => ids
-                    .items()
-                    .iter()
-                    .filter_map(|t| path(t, format!("{eat}.aggregate_id"), issues))
-                    .collect(),
-                _ => {
-                    issues.add(
-                        eat.clone(),
-                        "no `aggregate_id`: give it here or on the source",
-                    );
-                    Vec::new()
-                }
+            let aggregate_id = match &emit.aggregate_id {
+                Some(ids) => paths(ids, format!("{eat}.aggregate_id"), issues),
+                None => aggregate_id.clone().unwrap_or_default(),
             };
-            let time = match emit.time.as_ref().or(raw.time.as_ref()) {
+            if aggregate_id.is_empty() && emit.aggregate_id.is_none() && raw.aggregate_id.is_none()
+            {
+                issues.add(
+                    eat.clone(),
+                    "no `aggregate_id`: give it here or on the source",
+                );
+            }
+            let time = match &emit.time {
                 Some(t) => path(t, format!("{eat}.time"), issues),
-                None => {
+                None if time.is_none() => {
                     issues.add(eat.clone(), "no `time`: give it here or on the source");
                     None
                 }
+                None => time.clone().flatten(),
             };
-            let event_id = raw.event_id.as_ref().map(|ids| {
-                ids.items()
-                    .iter()
-                    .filter_map(|t| path(t, format!("{at}.event_id"), issues))
-                    .collect()
-            });
-            let mut payload = BTreeMap::new();
-            for (field, text) in raw.payload.iter().chain(&emit.payload) {
-                let mapped = if text.starts_with("$.") {
-                    match path(text, format!("{eat}.payload.{field}"), issues) {
-                        Some(p) => Mapped::Path(p),
-                        None => continue,
-                    }
-                } else {
-                    Mapped::Constant(text.clone())
-                };
-                payload.insert(field.clone(), mapped);
-            }
+            let mut payload = payload.clone();
+            payload.extend(mapped(&emit.payload, &eat, issues));
             for field in required_fields(&types[index], metrics) {
                 if !payload.contains_key(&field) {
                     issues.add(
@@ -320,7 +337,7 @@ pub(super) fn build(
                     when,
                     aggregate_id,
                     time,
-                    event_id,
+                    event_id: event_id.clone(),
                     payload,
                 });
             }
@@ -455,7 +472,7 @@ fn documented_shapes() -> HashMap<(String, String), BTreeSet<String>> {
             let paths = shapes
                 .entry((text("source"), text("detail-type")))
                 .or_default();
-            collect_paths(&event, "", paths);
+            collect_paths(&event, "$", paths);
         }
     }
     shapes
