@@ -44,18 +44,46 @@ pub struct ReplayOutcome {
 }
 
 /// Reads a PutEvents entry file: a JSON array of entries, or `{"Entries": [...]}`.
+/// An entry that is an EventBridge event (the AWS documentation's example
+/// events, docs/aws-sources.md) becomes the PutEvents entry that puts it.
 pub fn read_entries(text: &str) -> Result<Vec<Value>, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     match value {
-        Value::Array(entries) => Ok(entries),
+        Value::Array(entries) => Ok(entries.into_iter().map(event_as_entry).collect()),
         Value::Object(mut object) => match object.remove("Entries") {
-            Some(Value::Array(entries)) => Ok(entries),
+            Some(Value::Array(entries)) => Ok(entries.into_iter().map(event_as_entry).collect()),
             _ => Err(
                 "expected a JSON array of PutEvents entries, or an object with `Entries`".into(),
             ),
         },
         _ => Err("expected a JSON array of PutEvents entries".into()),
     }
+}
+
+/// The PutEvents entry that puts an EventBridge event (`source`,
+/// `detail-type`, `detail`, `time`, `resources`; EventBridge sets the id,
+/// account and Region); any other value as it is.
+pub fn event_as_entry(event: Value) -> Value {
+    let Value::Object(event) = event else {
+        return event;
+    };
+    if !(event.contains_key("detail-type") && event.contains_key("detail")) {
+        return Value::Object(event);
+    }
+    let mut entry = Map::new();
+    for (from, to) in [
+        ("source", "Source"),
+        ("detail-type", "DetailType"),
+        ("time", "Time"),
+        ("resources", "Resources"),
+    ] {
+        if let Some(value) = event.get(from) {
+            entry.insert(to.into(), value.clone());
+        }
+    }
+    let detail = event.get("detail").cloned().unwrap_or(Value::Null);
+    entry.insert("Detail".into(), json!(detail.to_string()));
+    Value::Object(entry)
 }
 
 /// Turns a PutEvents entry into the EventBridge event a rule's target receives.

@@ -49,8 +49,8 @@ const EXPECTED: [&str; 4] = [
     // Control Tower: requested 2019-11-15T11:45:18, completed 2019-11-16T12:09:32.
     r#"{"metric":"AccountLeadTime","value":87854.0,"unit":"Seconds","timestamp":"2019-11-16T12:09:32Z","aggregate_id":"XXXXXXXXXXXX","dimensions":{}}"#,
     // SSM: the instance non-compliant, then compliant.
-    r#"{"metric":"PatchCompliancePercentage","value":0.0,"unit":"Percent","timestamp":"2024-07-17T19:02:31Z","aggregate_id":"123456789012/us-east-2/i-01234567890abcdef","dimensions":{}}"#,
-    r#"{"metric":"PatchCompliancePercentage","value":100.0,"unit":"Percent","timestamp":"2024-07-17T19:03:26Z","aggregate_id":"123456789012/us-east-2/i-01234567890abcdef","dimensions":{}}"#,
+    r#"{"metric":"PatchCompliancePercentage","value":0.0,"unit":"Percent","timestamp":"2024-07-17T19:02:31Z","aggregate_id":"i-01234567890abcdef","dimensions":{}}"#,
+    r#"{"metric":"PatchCompliancePercentage","value":100.0,"unit":"Percent","timestamp":"2024-07-17T19:03:26Z","aggregate_id":"i-01234567890abcdef","dimensions":{}}"#,
 ];
 
 #[tokio::test]

@@ -190,6 +190,13 @@ fn map_emit(
         };
         payload.insert(field.clone(), value);
     }
+    // A test run's mark (put by `flightctl test-run`, never by AWS) is kept.
+    if let Some(run) = event
+        .get("detail")
+        .and_then(|d| d.get(super::TEST_RUN_ID_FIELD))
+    {
+        payload.insert(super::TEST_RUN_ID_FIELD.into(), run.clone());
+    }
     let mut envelope = event.as_object().cloned().unwrap_or_default();
     envelope.insert(
         "detail".into(),
