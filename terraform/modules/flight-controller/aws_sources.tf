@@ -148,8 +148,12 @@ resource "aws_cloudwatch_event_target" "aws_sources" {
 
 # The member accounts' forwarding rules (modules/member-account) put events
 # on this bus with their own roles: allowed for the organization's accounts.
+locals {
+  organization = var.organization_id == null ? {} : { organization = var.organization_id }
+}
+
 data "aws_iam_policy_document" "organization_puts_events" {
-  count = var.organization_id == null ? 0 : 1
+  for_each = local.organization
 
   statement {
     sid       = "AccountsOfTheOrganizationPutEvents"
@@ -164,16 +168,16 @@ data "aws_iam_policy_document" "organization_puts_events" {
     condition {
       test     = "StringEquals"
       variable = "aws:PrincipalOrgID"
-      values   = [var.organization_id]
+      values   = [each.value]
     }
   }
 }
 
 resource "aws_cloudwatch_event_bus_policy" "organization" {
-  count = var.organization_id == null ? 0 : 1
+  for_each = local.organization
 
   event_bus_name = aws_cloudwatch_event_bus.this.name
-  policy         = data.aws_iam_policy_document.organization_puts_events[0].json
+  policy         = data.aws_iam_policy_document.organization_puts_events[each.key].json
 }
 
 output "aws_sources_forward_rule_name" {
