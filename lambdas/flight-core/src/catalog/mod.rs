@@ -11,6 +11,7 @@ mod metric;
 mod model;
 mod parse;
 mod plan;
+mod source_checks;
 pub mod sources;
 #[cfg(test)]
 mod tests;
