@@ -36,7 +36,8 @@ def changed(event, path, value):
 
 
 class MotoTestCase(unittest.TestCase):
-    """A moto server (scripts/moto_server.py, or MOTO_ENDPOINT) for the class."""
+    """A moto server for the class: the one scripts/services.sh started
+    (FC_AWS_ENDPOINT, or MOTO_ENDPOINT), else a fresh one (scripts/moto_server.py)."""
 
     @classmethod
     def setUpClass(cls):
@@ -45,7 +46,9 @@ class MotoTestCase(unittest.TestCase):
         except ImportError:
             raise unittest.SkipTest("boto3 is not installed (run scripts/setup.sh)")
         cls.stack = contextlib.ExitStack()
-        cls.endpoint = os.environ.get("MOTO_ENDPOINT") or cls.stack.enter_context(moto_server())
+        cls.endpoint = (
+            os.environ.get("FC_AWS_ENDPOINT") or os.environ.get("MOTO_ENDPOINT") or cls.stack.enter_context(moto_server())
+        )
         options = dict(endpoint_url=cls.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         cls.events = boto3.client("events", **options)
         cls.iam = boto3.client("iam", **options)
