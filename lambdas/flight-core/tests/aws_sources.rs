@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use flight_core::catalog::sources::matches;
 use flight_core::memory::{CollectingSink, ManualClock, MemoryStore};
-use flight_core::replay::{measurement_lines, replay};
+use flight_core::replay::{measurement_lines, replay, replay_grouped};
 use flight_core::{Catalog, Event, FlightController, Settings};
 use serde_json::{json, Value};
 
@@ -77,6 +77,41 @@ async fn the_same_events_reordered_and_duplicated_give_the_same_measurements() {
         );
         assert_eq!(replayed(vec![file]).await, EXPECTED, "rotation {rotation}");
     }
+}
+
+#[test]
+fn the_grouped_replay_gives_the_same_measurements_one_aggregate_at_a_time() {
+    let mut lines = Vec::new();
+    let files = documented_files();
+    let sources = files
+        .iter()
+        .map(|(name, text)| (name.clone(), text.as_bytes()));
+    let outcome = replay_grouped(&catalog(), sources, None, 0, |measured| {
+        lines.extend(measurement_lines(measured));
+        Ok(())
+    })
+    .unwrap();
+    assert!(outcome.rejections.is_empty(), "{:?}", outcome.rejections);
+    lines.sort();
+    let mut expected = EXPECTED.map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn a_lifecycle_event_read_as_one_event_is_refused_as_two() {
+    let event = events("control-tower-create-managed-account.json").remove(0);
+    let error = Event::from_eventbridge(&event, &catalog()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "source: source control-tower-account-vended maps this event to 2 events; read it with all_from_eventbridge"
+    );
+    let types: Vec<String> = Event::all_from_eventbridge(&event, &catalog())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["AccountRequested", "AccountCreated"]);
 }
 
 fn rejection(event: &Value) -> String {
