@@ -128,6 +128,8 @@ capture_table="$(recorded "$LOCAL_ENV" FC_CAPTURE_TABLE)"
 
 say "putting every sample story on bus $bus and waiting for its measurements"
 FC_LOCAL_DIR="$LOCAL_DIR" bash "$ROOT/scripts/put-events.sh" --report "$ROOT"/events/*.json
+say "putting the AWS documentation's example events (events/aws/: Config, Control Tower, Systems Manager; no producer code, docs/aws-sources.md)"
+FC_LOCAL_DIR="$LOCAL_DIR" bash "$ROOT/scripts/put-events.sh" --report "$ROOT"/events/aws/*.json
 
 say "each SLO's error budget and burn rates now (flightctl report)"
 (

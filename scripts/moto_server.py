@@ -33,8 +33,14 @@ moto evaluates no composite alarm either.
 3. Lambda keeps a function's `KMSKeyArn` (the key of its environment
 variables) and returns it from GetFunction, as Lambda does. moto drops it, so
 every `terraform plan` after an apply would want to set it again.
+
+3. EventBridge TestEventPattern answers whether an event matches a pattern,
+with the matcher moto routes put events by (moto leaves the API
+unimplemented), so the AWS sources' patterns can be checked against the
+documented example events (terraform/tests/test_aws_sources_moto.py).
 """
 
+import json
 import re
 import sys
 
@@ -122,11 +128,25 @@ def keep_function_kms_key():
     LambdaFunction.keeps_kms_key_arn = True
 
 
+def answer_test_event_pattern():
+    """EventBridge TestEventPattern, with moto's own event matcher."""
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self):
+        pattern = EventPattern.load(self._get_param("EventPattern"))
+        event = json.loads(self._get_param("Event"))
+        return json.dumps({"Result": pattern.matches_event(event)})
+
+    EventsHandler.test_event_pattern = test_event_pattern
+
+
 def close_the_gaps():
     """Applies every difference listed above (idempotent)."""
     accept_every_extended_statistic()
     accept_composite_alarms()
     keep_function_kms_key()
+    answer_test_event_pattern()
 
 
 if __name__ == "__main__":

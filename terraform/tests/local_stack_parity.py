@@ -165,8 +165,12 @@ def differences(endpoint, environment, region, enable_capture, flight_local):
         if got != want:
             problems.append(f"{what}: local {got!r}, applied {want!r}")
 
-    # Rules: the same on the custom bus; the settle schedule only in AWS.
+    # Rules: the same on the custom bus; the settle schedule only in AWS, and
+    # the default-bus rule forwarding AWS service events (docs/aws-sources.md):
+    # the local stack has AWS events put on its bus directly.
+    forwarding = outputs["aws_sources"]["forward_rule_name"]
     applied_rules, local_rules = applied.rules(), local.rules()
+    applied_rules.pop(("default", forwarding), None)
     schedules = {key for key, rule in applied_rules.items() if rule["schedule"]}
     if schedules != {("default", functions["settle"]["rule_name"])}:
         problems.append(f"scheduled rules of the apply: {sorted(schedules)}; expected settle's alone (the dispatcher runs settle locally)")
@@ -198,6 +202,7 @@ def differences(endpoint, environment, region, enable_capture, flight_local):
             on_failure = None
         expect(f"{key} where failures go", (local_queues.get(f["function_name"]) or ("-",))[0], on_failure)
     only_applied = set(applied_queues) - set(local_queues)
+    only_applied.discard(f"{forwarding}-dlq")
     if only_applied != {functions["settle"]["dead_letter_queue_name"]}:
         problems.append(f"queues of the apply missing locally: {sorted(only_applied)}; expected settle's dead-letter queue alone")
 

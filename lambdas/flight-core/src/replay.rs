@@ -44,12 +44,14 @@ pub struct ReplayOutcome {
 }
 
 /// Reads a PutEvents entry file: a JSON array of entries, or `{"Entries": [...]}`.
+/// An entry that is an EventBridge event (the AWS documentation's example
+/// events, docs/aws-sources.md) becomes the PutEvents entry that puts it.
 pub fn read_entries(text: &str) -> Result<Vec<Value>, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     match value {
-        Value::Array(entries) => Ok(entries),
+        Value::Array(entries) => Ok(entries.into_iter().map(event_as_entry).collect()),
         Value::Object(mut object) => match object.remove("Entries") {
-            Some(Value::Array(entries)) => Ok(entries),
+            Some(Value::Array(entries)) => Ok(entries.into_iter().map(event_as_entry).collect()),
             _ => Err(
                 "expected a JSON array of PutEvents entries, or an object with `Entries`".into(),
             ),
@@ -58,12 +60,44 @@ pub fn read_entries(text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
+/// The PutEvents entry that puts an EventBridge event (`source`,
+/// `detail-type`, `detail`, `time`, `resources`; EventBridge sets the id,
+/// account and Region); any other value as it is.
+pub fn event_as_entry(event: Value) -> Value {
+    let Value::Object(event) = event else {
+        return event;
+    };
+    if !(event.contains_key("detail-type") && event.contains_key("detail")) {
+        return Value::Object(event);
+    }
+    let mut entry = Map::new();
+    for (from, to) in [
+        ("source", "Source"),
+        ("detail-type", "DetailType"),
+        ("time", "Time"),
+        ("resources", "Resources"),
+    ] {
+        if let Some(value) = event.get(from) {
+            entry.insert(to.into(), value.clone());
+        }
+    }
+    let detail = event.get("detail").cloned().unwrap_or(Value::Null);
+    entry.insert("Detail".into(), json!(detail.to_string()));
+    Value::Object(entry)
+}
+
 /// Turns a PutEvents entry into the EventBridge event a rule's target receives.
 /// `now` stands in for the time EventBridge would stamp when the entry has none.
+/// An entry that is already an EventBridge event (`detail-type`, `source`,
+/// `detail`: the AWS documentation's example events, docs/aws-sources.md) is
+/// that event.
 pub fn entry_to_event(entry: &Value, id: &str, now: Millis) -> Result<Value, String> {
     let Value::Object(entry) = entry else {
         return Err("expected a PutEvents entry (a JSON object)".into());
     };
+    if entry.contains_key("detail-type") && entry.contains_key("detail") {
+        return Ok(Value::Object(entry.clone()));
+    }
     let text = |key: &str| entry.get(key).and_then(Value::as_str);
     let detail_type = text("DetailType").ok_or("DetailType: missing")?;
     let source = text("Source").ok_or("Source: missing")?;
@@ -163,7 +197,11 @@ pub fn replay_sources<R: std::io::Read>(
         let entries_before = outcome.entries;
         let read = for_each_entry(reader, |entry| {
             match replay_event(catalog, &entry, entries_before + index, now) {
-                Ok(event) => buckets[bucket(&event.aggregate_id)].push(event),
+                Ok(events) => {
+                    for event in events {
+                        buckets[bucket(&event.aggregate_id)].push(event);
+                    }
+                }
                 Err(reason) => rejections.push(EntryRejection {
                     file: file.clone(),
                     index,
@@ -199,17 +237,18 @@ pub fn replay_sources<R: std::io::Read>(
     Ok(outcome)
 }
 
-/// The event of the `ordinal`-th entry (0-based, over all files) of a
-/// replay, validated as the functions validate events.
+/// The events of the `ordinal`-th entry (0-based, over all files) of a
+/// replay, validated as the functions validate events (an AWS service event
+/// may become several, docs/aws-sources.md).
 fn replay_event(
     catalog: &Catalog,
     entry: &Value,
     ordinal: usize,
     now: Millis,
-) -> Result<Event, String> {
+) -> Result<Vec<Event>, String> {
     let id = format!("replay-{}", ordinal + 1);
     let event = entry_to_event(entry, &id, now)?;
-    Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())
+    Event::all_from_eventbridge(&event, catalog).map_err(|r| r.to_string())
 }
 
 /// Buckets of events in [`replay_sources`].

@@ -108,6 +108,18 @@ pub fn format_time(millis: Millis) -> String {
     )
 }
 
+/// Parses a time an AWS service wrote: what [`parse_time`] reads, and also
+/// ISO 8601 with an offset without a colon (`2019-11-15T11:45:18+0000`, as
+/// AWS Control Tower writes it).
+pub fn parse_service_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
+    parse_time(field, value).or_else(|rejection| {
+        let text = value.as_str().ok_or_else(|| rejection.clone())?.trim();
+        let parsed =
+            DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").map_err(|_| rejection)?;
+        in_range(field, parsed.timestamp_millis(), text)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +144,12 @@ mod tests {
         for millis in [0, 1_700_000_000_500, MAX_TIME] {
             assert_eq!(parse_time("t", &json!(format_time(millis))), Ok(millis));
         }
+    }
+
+    #[test]
+    fn control_tower_times_with_an_offset_without_colon_are_read() {
+        let offset = parse_service_time("t", &json!("2019-11-15T11:45:18+0000")).unwrap();
+        assert_eq!(Ok(offset), parse_time("t", &json!("2019-11-15T11:45:18Z")));
+        assert!(parse_service_time("t", &json!("yesterday")).is_err());
     }
 }

@@ -34,14 +34,16 @@ locals {
       help_url       = try(t.help_url, null)
       aggregate_type = try(t.aggregate_type, null)
       payload_fields = try(t.payload_fields, [])
+      # ... or, forwarded from a default bus, an AWS service event that a
+      # catalog source maps to this type (sources.tf).
       event_pattern = jsonencode({
-        "$or" = [
+        "$or" = concat([
           { detail = { event_type = concat([t.name], try(t.aliases, [])) } },
           {
             "detail-type" = concat([t.name], try(t.aliases, []))
             detail        = { event_type = [{ exists = false }] }
           },
-        ]
+        ], local.source_patterns[t.name])
       })
     }
   }

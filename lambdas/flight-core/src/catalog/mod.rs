@@ -14,6 +14,8 @@ mod parse;
 mod period;
 mod plan;
 mod slos;
+mod source_checks;
+pub mod sources;
 #[cfg(test)]
 mod tests;
 

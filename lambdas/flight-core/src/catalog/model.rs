@@ -20,6 +20,8 @@ pub struct Catalog {
     pub slos: Vec<Slo>,
     /// The catalog-wide alert policy (defaults filled in).
     pub alerting: Alerting,
+    /// AWS service events mapped to event types (docs/aws-sources.md).
+    pub sources: Vec<super::sources::Source>,
     /// Canonical names and aliases to the index of their event type.
     pub(super) names: HashMap<String, usize>,
     /// Per event type (same index), what the metrics need of it.

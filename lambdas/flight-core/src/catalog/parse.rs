@@ -25,6 +25,9 @@ struct RawCatalog {
     alerting: Option<RawAlerting>,
     #[serde(default)]
     slos: Vec<RawSlo>,
+    /// AWS service events mapped to event types (docs/aws-sources.md).
+    #[serde(default)]
+    sources: Vec<super::sources::RawSource>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +195,7 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
 
     let alerting = slos::global(raw.alerting, issues);
     let slos = slos::slos(raw.slos, &alerting, &metrics, issues);
+    let sources = super::sources::build(raw.sources, &event_types, &names, &metrics, issues);
     let plans = plan::derive_plans(&event_types, &metrics, issues);
     for (path, message) in crate::cloudwatch_rules::catalog_issues(&raw.namespace, &metrics) {
         issues.add(path, message);
@@ -202,6 +206,7 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
         metrics,
         slos,
         alerting,
+        sources,
         names,
         plans,
     }

@@ -3,6 +3,7 @@
 //! answers about itself (its partition, its quantities, its test run) is here;
 //! how single fields are read is in `fields`.
 
+mod aws_source;
 mod fields;
 
 use serde_json::{Map, Value};
@@ -54,7 +55,16 @@ pub struct Event {
 
 impl Event {
     /// Parses an EventBridge event (as delivered to a target) into an event.
+    /// An AWS service event is mapped by the catalog's sources first
+    /// (docs/aws-sources.md); one that becomes several events is refused
+    /// here: read it with [`Event::all_from_eventbridge`] or
+    /// [`Event::from_eventbridge_serving`].
     pub fn from_eventbridge(event: &Value, catalog: &Catalog) -> Result<Event, Rejection> {
+        Event::from_eventbridge_serving(event, catalog, None)
+    }
+
+    /// Parses an envelope event: `detail` holds the envelope fields.
+    fn from_envelope(event: &Value, catalog: &Catalog) -> Result<Event, Rejection> {
         let Value::Object(envelope) = event else {
             return Err(reject(
                 "event",

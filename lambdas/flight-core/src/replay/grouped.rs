@@ -104,8 +104,8 @@ pub fn replay_grouped<R: std::io::Read>(
         let read = for_each_entry_streamed(BufReader::with_capacity(1 << 16, reader), |entry| {
             let event = replay_event(catalog, &entry, outcome.entries + index, now);
             index += 1;
-            let event = match event {
-                Ok(event) => event,
+            let events = match event {
+                Ok(events) => events,
                 Err(reason) => {
                     outcome.rejections.push(EntryRejection {
                         file: file.clone(),
@@ -115,24 +115,27 @@ pub fn replay_grouped<R: std::io::Read>(
                     return true;
                 }
             };
-            let same = open
-                .first()
-                .is_some_and(|e| e.aggregate_id == event.aggregate_id);
-            if !same {
-                if closed.contains(&fnv1a(&event.aggregate_id)) {
-                    stop = Some(GroupedError::NotGrouped {
-                        file: file.clone(),
-                        index: index - 1,
-                        aggregate_id: event.aggregate_id,
-                    });
-                    return false;
+            // An AWS service event may become several events of one aggregate.
+            for event in events {
+                let same = open
+                    .first()
+                    .is_some_and(|e| e.aggregate_id == event.aggregate_id);
+                if !same {
+                    if closed.contains(&fnv1a(&event.aggregate_id)) {
+                        stop = Some(GroupedError::NotGrouped {
+                            file: file.clone(),
+                            index: index - 1,
+                            aggregate_id: event.aggregate_id,
+                        });
+                        return false;
+                    }
+                    if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
+                        stop = Some(e);
+                        return false;
+                    }
                 }
-                if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
-                    stop = Some(e);
-                    return false;
-                }
+                open.push(event);
             }
-            open.push(event);
             true
         });
         if let Some(error) = stop {

@@ -176,7 +176,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         raw: &Value,
         expected_type: Option<&str>,
     ) -> Result<IngestReport, IngestError> {
-        let event = Event::from_eventbridge(raw, &self.catalog)?;
+        let event = Event::from_eventbridge_serving(raw, &self.catalog, expected_type)?;
         if let Some(expected) = expected_type {
             let serves = self.catalog.event_type(expected).map(|t| t.name.as_str());
             if serves != Some(event.event_type.as_str()) {

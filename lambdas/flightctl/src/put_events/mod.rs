@@ -73,7 +73,12 @@ pub fn prepare(
 
 fn check(catalog: &Catalog, entry: &Value, now: Millis) -> Result<Checked, String> {
     let event = entry_to_event(entry, "flightctl-validation", now)?;
-    let parsed = Event::from_eventbridge(&event, catalog).map_err(|r| r.to_string())?;
+    // An AWS service event may become several events; the first names it.
+    let parsed = Event::all_from_eventbridge(&event, catalog)
+        .map_err(|r| r.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("the event becomes no event")?;
     Ok(Checked {
         entry: outgoing(entry)?,
         event_id: parsed.event_id,

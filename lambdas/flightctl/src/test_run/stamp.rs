@@ -8,6 +8,7 @@
 //! event id and aggregate id unique to the run, so runs never meet in the store.
 
 use flight_core::envelope::{format_time, parse_time};
+use flight_core::time::parse_service_time;
 use flight_core::Millis;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -31,9 +32,19 @@ pub struct Stamped {
     pub shift: Millis,
 }
 
-/// The time of an entry as the envelope reads it: the first time field present.
+/// The time of an entry as the envelope reads it: the first time field
+/// present; for an AWS service event, its latest date-time.
 fn entry_time(entry: &Value) -> Option<Millis> {
     let detail = detail_of(entry)?;
+    if is_aws(entry) {
+        let mut detail = detail;
+        let mut times: Vec<Millis> = service_times(&mut detail)
+            .into_iter()
+            .filter_map(|v| parse_service_time("detail", v).ok())
+            .collect();
+        times.extend(entry.get("Time").and_then(|t| parse_time("Time", t).ok()));
+        return times.into_iter().max();
+    }
     let payload_timestamp = detail.get("payload").and_then(|p| p.get("timestamp"));
     let time = [
         ("detail.time", detail.get("time")),
@@ -138,9 +149,53 @@ fn stamp_entry(entry: &Value, how: &Stamp, shift: Millis) -> Value {
     Value::Object(entry)
 }
 
+/// Whether an entry puts an AWS service event (docs/aws-sources.md), whose
+/// times are wherever its service writes them.
+fn is_aws(entry: &Value) -> bool {
+    entry
+        .get("Source")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("aws."))
+}
+
+/// Every date-time text (`2019-11-15T11:45:18+0000`, RFC 3339) in a value.
+fn service_times(value: &mut Value) -> Vec<&mut Value> {
+    match value {
+        Value::Object(map) => map.values_mut().flat_map(service_times).collect(),
+        Value::Array(items) => items.iter_mut().flat_map(service_times).collect(),
+        Value::String(text)
+            if text.len() >= 19
+                && text.as_bytes()[4] == b'-'
+                && text.as_bytes()[10] == b'T'
+                && parse_service_time("detail", &json!(text)).is_ok() =>
+        {
+            vec![value]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Shifts every time field: `detail.time`, `detail.timestamp`,
-/// `detail.payload.timestamp` and the entry's `Time`.
+/// `detail.payload.timestamp` and the entry's `Time`; in an AWS service
+/// event, every date-time of the detail.
 fn shift_times(entry: &mut Map<String, Value>, detail: &mut Map<String, Value>, shift: Millis) {
+    if is_aws(&Value::Object(entry.clone())) {
+        let mut whole = Value::Object(std::mem::take(detail));
+        for value in service_times(&mut whole) {
+            if let Ok(time) = parse_service_time("detail", value) {
+                *value = json!(format_time(time + shift));
+            }
+        }
+        if let Value::Object(map) = whole {
+            *detail = map;
+        }
+        if let Some(time) = entry.get_mut("Time") {
+            if let Some(new) = shifted(time, shift) {
+                *time = new;
+            }
+        }
+        return;
+    }
     fn shift_field(slot: Option<&mut Value>, shift: Millis) {
         if let Some(value) = slot.filter(|v| !v.is_null()) {
             if let Some(new) = shifted(value, shift) {
@@ -261,5 +316,33 @@ mod tests {
         );
         assert_eq!(stamped.entries, odd);
         assert_eq!(stamped.shift, 0);
+    }
+
+    #[test]
+    fn an_aws_service_event_moves_to_now_with_every_date_time_of_its_detail() {
+        let lifecycle = json!({
+            "Source": "aws.controltower",
+            "DetailType": "AWS Service Event via CloudTrail",
+            "Time": "2018-08-30T21:42:18Z",
+            "Detail": json!({"eventVersion": "1.05", "serviceEventDetails": {"createManagedAccountStatus": {
+                "requestedTimestamp": "2019-11-15T11:45:18+0000",
+                "completedTimestamp": "2019-11-16T12:09:32+0000"}}}).to_string(),
+        });
+        let stamped = stamp(
+            &[lifecycle],
+            &Stamp {
+                now: NOW,
+                ..Stamp::default()
+            },
+        );
+        let status =
+            &detail(&stamped.entries[0])["serviceEventDetails"]["createManagedAccountStatus"];
+        assert_eq!(status["completedTimestamp"], json!(format_time(NOW)));
+        assert_eq!(
+            status["requestedTimestamp"],
+            json!(format_time(NOW - 87_854_000))
+        );
+        // Not a date-time: `eventVersion` is text that reads as epoch seconds.
+        assert_eq!(detail(&stamped.entries[0])["eventVersion"], json!("1.05"));
     }
 }
