@@ -13,8 +13,10 @@ use flight_testkit::clock::{HOUR, MINUTE, NOW};
 
 /// The default catalog with one SLO more: 90 % over the calendar month in Amsterdam.
 fn calendar_catalog() -> Catalog {
-    let source = format!(
-        "{DEFAULT_CATALOG_YAML}  - name: monthly-account-lead-time\n    metric: AccountLeadTime\n    objective: 90\n    threshold: 3600\n    good_when: at_most\n    period: month\n    time_zone: Europe/Amsterdam\n"
+    let source = DEFAULT_CATALOG_YAML.replacen(
+        "\nslos:\n",
+        "\nslos:\n  - name: monthly-account-lead-time\n    metric: AccountLeadTime\n    objective: 90\n    threshold: 3600\n    good_when: at_most\n    period: month\n    time_zone: Europe/Amsterdam\n",
+        1,
     );
     Catalog::parse(&source).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -26,7 +28,12 @@ fn at(text: &str) -> Millis {
 #[test]
 fn a_calendar_budget_resets_at_midnight_of_the_first_in_its_time_zone() {
     let catalog = calendar_catalog();
-    let slo = catalog.slos.last().unwrap().clone();
+    let slo = catalog
+        .slos
+        .iter()
+        .find(|s| s.name == "monthly-account-lead-time")
+        .unwrap()
+        .clone();
     let alarms = SloAlarms::new(&catalog, &Deployment::new("dev"), &slo);
     // Midnight of 1 December in Amsterdam is 23:00 UTC on 30 November.
     let boundary = at("2026-11-30T23:00:00Z");
