@@ -9,6 +9,7 @@ pub mod backfill;
 pub mod catalog;
 pub mod duration;
 pub mod health;
+pub mod html;
 pub mod put_events;
 pub mod report;
 pub mod series_report;

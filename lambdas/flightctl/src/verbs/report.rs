@@ -32,6 +32,9 @@ pub struct Args {
     /// Print JSON for scripts instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as one self-contained HTML page with charts (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// Prints the SLOs' status as a table, or as JSON with `--json`.
@@ -47,6 +50,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 target.deployment.event_table()
             )
         })?;
+    if let Some(path) = &args.html {
+        let source = format!("table {}", target.deployment.event_table());
+        let env = &target.deployment.environment;
+        crate::html::write(
+            path,
+            &target.store(),
+            &target.catalog,
+            &statuses,
+            env,
+            &source,
+            now,
+        )
+        .await?;
+    }
     let metrics = series_report::rows(
         &target.store(),
         &target.catalog,

@@ -1,0 +1,44 @@
+//! `flightctl report --html FILE`: the report as one self-contained HTML page
+//! with charts, for the local stack, an offline replay or a review meeting.
+//! [`view`] arranges the data the report computed (per SLO: its status over
+//! its period and the values behind it), [`charts`] draws each chart with
+//! `plotters` as SVG, [`page`] lays them out with inline CSS; [`axis`] writes
+//! the axes' labels in the metrics' units. See docs/report.md.
+
+pub mod axis;
+pub mod charts;
+pub mod page;
+pub mod view;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use flight_core::reads::MeasurementLog;
+use flight_core::slo::SloStatus;
+use flight_core::{Catalog, Millis};
+
+pub use view::{BurnRate, Episode, Point, Report, SloView};
+
+/// Builds the report of `statuses` from `store`'s records and writes it to
+/// `path` as HTML (saying so on stderr); `source` says where the records
+/// come from, for people.
+pub async fn write<S: MeasurementLog + ?Sized>(
+    path: &Path,
+    store: &S,
+    catalog: &Catalog,
+    statuses: &[SloStatus],
+    environment: &str,
+    source: &str,
+    now: Millis,
+) -> Result<()> {
+    let report = Report::build(store, catalog, statuses, environment, source, now).await?;
+    let html = page::render(&report)?;
+    std::fs::write(path, html)
+        .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;
+    eprintln!(
+        "flightctl: wrote the HTML report ({} SLOs) to {}",
+        report.slos.len(),
+        path.display()
+    );
+    Ok(())
+}

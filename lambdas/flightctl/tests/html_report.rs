@@ -1,0 +1,339 @@
+//! `flightctl report --html` on the sample stories of `events/`, replayed
+//! offline and restamped to end an hour before a fixed instant (as
+//! `scripts/local.sh` restamps them to end now): the numbers the page shows
+//! are those of `report --json`, and, in headless Chromium (installed by
+//! `scripts/setup.sh`; these tests are `#[ignore]`d and run by
+//! `scripts/test.sh`), the page loads with no console message, shows a
+//! section per SLO with its three charts drawn, and a screenshot is taken.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use async_trait::async_trait;
+use flight_core::engine::Measurement;
+use flight_core::ports::StoreError;
+use flight_core::reads::MeasurementLog;
+use flight_core::replay::replay_sources;
+use flight_core::{Catalog, Millis};
+use flightctl::{html, report};
+use serde_json::Value;
+
+/// The instant the sample report describes: 2026-11-30T12:00:00Z.
+const NOW: Millis = 1_796_040_000_000;
+const HOUR: Millis = 3_600_000;
+
+/// Measurement records held in memory, as the store's `by-metric` index serves them.
+struct Records(Vec<Measurement>);
+
+#[async_trait]
+impl MeasurementLog for Records {
+    async fn measurements_between(
+        &self,
+        metric: &str,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<Measurement>, StoreError> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|m| m.metric == metric && (since..until).contains(&m.timestamp))
+            .cloned()
+            .collect())
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every sample story replayed, each restamped so that its last measurement is an hour before [`NOW`].
+fn sample_records(catalog: &Catalog) -> Vec<Measurement> {
+    let mut stories: Vec<PathBuf> = std::fs::read_dir(repo().join("events"))
+        .expect("events/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    stories.sort();
+    let mut records = Vec::new();
+    for story in stories {
+        let file = std::fs::File::open(&story).expect("a sample story");
+        let outcome = replay_sources(
+            catalog,
+            [(story.display().to_string(), file)],
+            Some("local".into()),
+            NOW,
+        )
+        .expect("a readable story");
+        assert!(outcome.rejections.is_empty(), "{:?}", outcome.rejections);
+        let last = outcome
+            .measurements
+            .iter()
+            .map(|m| m.timestamp)
+            .max()
+            .unwrap_or(NOW);
+        records.extend(outcome.measurements.into_iter().map(|mut m| {
+            m.timestamp += NOW - HOUR - last;
+            m
+        }));
+    }
+    records
+}
+
+/// The sample stories' report: `report --json`'s value and the HTML page.
+fn sample_report() -> (Catalog, Value, String) {
+    let catalog = Catalog::default_catalog();
+    let store = Records(sample_records(&catalog));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let statuses = report::statuses(&store, &catalog, None, NOW)
+            .await
+            .expect("statuses");
+        let json = report::to_json(&catalog, "local", NOW, &statuses);
+        let view = html::Report::build(
+            &store,
+            &catalog,
+            &statuses,
+            "local",
+            "the sample stories",
+            NOW,
+        )
+        .await
+        .expect("the report's data");
+        let page = html::page::render(&view).expect("the page");
+        (catalog, json, page)
+    })
+}
+
+/// The HTML of each SLO's section, by SLO name.
+fn sections(html: &str) -> BTreeMap<String, String> {
+    html.split("<section class=\"slo\"")
+        .skip(1)
+        .map(|s| {
+            let body = &s[..s.find("</section>").expect("a closed section")];
+            let name = attribute(body, "data-slo").expect("data-slo");
+            (name, body.to_string())
+        })
+        .collect()
+}
+
+/// The first value of `attribute` in `html`.
+fn attribute(html: &str, attribute: &str) -> Option<String> {
+    let start = html.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+    Some(html[start..start + html[start..].find('"')?].to_string())
+}
+
+/// Every `(data-field, data-value, text shown)` of a piece of HTML.
+fn numbers(html: &str) -> Vec<(String, String, String)> {
+    html.split("data-field=\"")
+        .skip(1)
+        .map(|s| {
+            let field = s[..s.find('"').unwrap()].to_string();
+            let value = attribute(s, "data-value").expect("data-value");
+            let text_start = s.find('>').unwrap() + 1;
+            let text = s[text_start..text_start + s[text_start..].find('<').unwrap()].to_string();
+            (field, value, text)
+        })
+        .collect()
+}
+
+/// The JSON value at a dotted path (`error_budget.left`).
+fn at<'a>(json: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(json, |v, key| &v[key])
+}
+
+#[test]
+fn the_numbers_shown_are_the_numbers_of_report_json() {
+    let (catalog, json, html) = sample_report();
+    let sections = sections(&html);
+    assert_eq!(sections.len(), catalog.slos.len(), "a section per SLO");
+    for slo in json["slos"].as_array().expect("slos") {
+        let name = slo["name"].as_str().unwrap();
+        let shown = numbers(&sections[name]);
+        let fields: Vec<&str> = shown.iter().map(|(f, _, _)| f.as_str()).collect();
+        for required in [
+            "values",
+            "good",
+            "bad",
+            "attainment_percent",
+            "error_budget.allowed_bad",
+            "error_budget.left",
+            "error_budget.left_percent",
+            "status",
+        ] {
+            assert!(
+                fields.contains(&required),
+                "{name}: {required} is shown ({fields:?})"
+            );
+        }
+        for (field, value, text) in &shown {
+            let expected = at(slo, field);
+            if expected.is_null()
+                && !["attainment_percent", "error_budget.left_percent"].contains(&field.as_str())
+            {
+                continue; // shown on the page only (the percentile)
+            }
+            match expected {
+                Value::String(s) => assert_eq!(value, s, "{name} {field}"),
+                Value::Null => assert_eq!(value, "null", "{name} {field}"),
+                number => assert_eq!(
+                    value.parse::<f64>().unwrap(),
+                    number.as_f64().unwrap(),
+                    "{name} {field}: the page's exact value is the JSON's"
+                ),
+            }
+            let want = match field.as_str() {
+                "values" | "good" | "bad" => Some(expected.to_string()),
+                "attainment_percent" => {
+                    Some(expected.as_f64().map_or("-".into(), |a| format!("{a:.2}%")))
+                }
+                "status" => Some(expected.as_str().unwrap().to_string()),
+                _ => None,
+            };
+            if let Some(want) = want {
+                assert_eq!(text, &want, "{name} {field}: the text shown");
+            }
+        }
+    }
+    let overview =
+        &html[html.find("id=\"overview\"").unwrap()..html.find("<section class=\"slo\"").unwrap()];
+    assert_eq!(
+        overview.matches("<tr data-slo=").count(),
+        catalog.slos.len(),
+        "a row per SLO at a glance"
+    );
+}
+
+#[test]
+fn the_page_fetches_nothing() {
+    let (_, _, html) = sample_report();
+    let html = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for external in ["http://", "https://", "src=", "<script", "@import", "url("] {
+        assert!(!html.contains(external), "the page contains {external}");
+    }
+}
+
+/// Chromium, headless, with any name resolution failing (nothing may be fetched).
+fn chromium(args: &[&str], page: &Path) -> (String, String) {
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (the Debian package) is installed by scripts/setup.sh");
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (stdout, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// The console messages in Chromium's log (`...:CONSOLE:1] "message", source: ...`).
+fn console_lines(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains(":CONSOLE")).collect()
+}
+
+fn out_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
+#[test]
+#[ignore = "needs chromium (scripts/setup.sh); run by scripts/test.sh"]
+fn the_console_check_sees_a_script_error_and_a_blocked_fetch() {
+    let page = out_dir().join("broken.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><link rel=icon href=\"data:,\"><img src=\"http://cdn.example.com/x.png\"><script>missing();</script>",
+    )
+    .unwrap();
+    let (_, log) = chromium(&["--dump-dom"], &page);
+    let lines = console_lines(&log);
+    assert!(lines.iter().any(|l| l.contains("ReferenceError")), "{log}");
+}
+
+#[test]
+#[ignore = "needs chromium (scripts/setup.sh); run by scripts/test.sh"]
+fn the_sample_report_opens_in_chromium_with_every_slo_and_chart_drawn() {
+    let (catalog, json, html) = sample_report();
+    let page = out_dir().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+
+    let (dom, log) = chromium(&["--dump-dom"], &page);
+    assert_eq!(
+        console_lines(&log),
+        Vec::<&str>::new(),
+        "no console message"
+    );
+    let sections = sections(&dom);
+    assert_eq!(
+        sections.keys().cloned().collect::<Vec<_>>().len(),
+        catalog.slos.len()
+    );
+    for slo in json["slos"].as_array().unwrap() {
+        let name = slo["name"].as_str().unwrap();
+        let section = sections
+            .get(name)
+            .unwrap_or_else(|| panic!("a section for {name}"));
+        for chart in ["burn-down", "values", "distribution"] {
+            let start = section
+                .find(&format!("data-chart=\"{chart}\""))
+                .unwrap_or_else(|| panic!("{name}: the {chart} chart"));
+            let figure = &section[start..start + section[start..].find("</figure>").unwrap()];
+            let svg = &figure[figure.find("<svg").expect("an inline SVG")..];
+            assert!(
+                svg.matches("<text").count() >= 4,
+                "{name} {chart}: labelled axes"
+            );
+            assert!(
+                svg.contains("<polyline") || svg.contains("<circle"),
+                "{name} {chart}: something drawn"
+            );
+        }
+        let values = slo["values"].as_u64().unwrap() as usize;
+        let scatter = &section[section.find("data-chart=\"values\"").unwrap()
+            ..section.find("data-chart=\"distribution\"").unwrap()];
+        assert_eq!(
+            scatter.matches("<circle").count(),
+            values,
+            "{name}: a dot per value"
+        );
+    }
+
+    let shot = out_dir().join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let (_, log) = chromium(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1366,900",
+        ],
+        &page,
+    );
+    assert_eq!(
+        console_lines(&log),
+        Vec::<&str>::new(),
+        "no console message"
+    );
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot: {} bytes",
+        png.len()
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
