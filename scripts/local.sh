@@ -8,7 +8,8 @@
 # events to its function as Lambda would, and puts every sample story of
 # events/ on the bus as a test run (scripts/put-events.sh: `flightctl
 # test-run`), waits until their measurements are published, and prints them
-# per metric with the SLO status.
+# per metric with the SLO status; then each SLO's error budget and burn rates
+# over the stored records (`flightctl report`).
 #
 #   scripts/local.sh           run the sample stories, then stop everything
 #   scripts/local.sh --keep    leave the stack running and print how to use it
@@ -127,6 +128,19 @@ capture_table="$(recorded "$LOCAL_ENV" FC_CAPTURE_TABLE)"
 
 say "putting every sample story on bus $bus and waiting for its measurements"
 FC_LOCAL_DIR="$LOCAL_DIR" bash "$ROOT/scripts/put-events.sh" --report "$ROOT"/events/*.json
+
+say "each SLO's error budget and burn rates now (flightctl report)"
+(
+  # shellcheck disable=SC1090
+  source "$LOCAL_ENV"
+  "$(cargo_bin flightctl)" report
+)
+
+# The same report as one HTML page with charts (docs/report.md).
+report_html="$LOCAL_DIR/report.html"
+# shellcheck disable=SC1090
+(source "$LOCAL_ENV" && "$(cargo_bin flightctl)" report --html "$report_html" >/dev/null)
+say "the HTML report of this run: $report_html"
 say "done in $((SECONDS - started)) s"
 
 if [ -n "$keep" ]; then

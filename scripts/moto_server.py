@@ -1,4 +1,4 @@
-"""moto server as the project's tests run it: moto's own server, with two
+"""moto server as the project's tests run it: moto's own server, with three
 gaps closed where moto answers otherwise than AWS.
 
     python scripts/moto_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
@@ -23,7 +23,14 @@ Anything else is refused with moto's own error, as before. moto still does not
 evaluate these statistics (it evaluates no alarm from data); it stores the
 alarm and returns it from DescribeAlarms as CloudWatch does.
 
-2. Lambda keeps a function's `KMSKeyArn` (the key of its environment
+2. CloudWatch PutCompositeAlarm exists. moto stores composite alarms (an
+alarm with an AlarmRule, returned under CompositeAlarms by DescribeAlarms)
+but does not route the PutCompositeAlarm action, answering every call with an
+internal error; the burn-rate pages and tickets (one composite per SLO and
+severity) could not be created on it. It is routed to moto's own storage.
+moto evaluates no composite alarm either.
+
+3. Lambda keeps a function's `KMSKeyArn` (the key of its environment
 variables) and returns it from GetFunction, as Lambda does. moto drops it, so
 every `terraform plan` after an apply would want to set it again.
 """
@@ -34,6 +41,7 @@ import sys
 from moto.awslambda.models import LambdaFunction
 from moto.cloudwatch.exceptions import InvalidParameterValue
 from moto.cloudwatch.models import CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.server import main as moto_server_main
 
 _PERCENTAGE = r"(?:100(?:\.0{1,10})?|\d{1,2}(?:\.\d{1,10})?)"
@@ -76,6 +84,14 @@ def accept_every_extended_statistic():
     CloudWatchBackend.put_metric_alarm = put_metric_alarm
 
 
+def accept_composite_alarms():
+    """Routes PutCompositeAlarm to moto's PutMetricAlarm handler, which
+    already reads AlarmRule and stores the alarm as a composite one."""
+    if hasattr(CloudWatchResponse, "put_composite_alarm"):
+        return
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
+
+
 def keep_function_kms_key():
     """Makes moto's Lambda functions remember KMSKeyArn from CreateFunction
     and UpdateFunctionConfiguration, and return it in their configuration."""
@@ -109,6 +125,7 @@ def keep_function_kms_key():
 def close_the_gaps():
     """Applies every difference listed above (idempotent)."""
     accept_every_extended_statistic()
+    accept_composite_alarms()
     keep_function_kms_key()
 
 

@@ -5,10 +5,12 @@
 //! else; `catalog` needs `names`; `envelope` needs the catalog; `engine` the
 //! envelope; `service` the engine and the ports.
 
+pub mod alerting;
 pub mod backfill;
 pub mod capture;
 pub mod catalog;
 pub mod cloudwatch_rules;
+pub mod duration;
 pub mod engine;
 pub mod envelope;
 pub mod handler;

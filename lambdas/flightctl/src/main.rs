@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use flightctl::verbs::{
-    backfill, block_on, health, put_events, replay, report, test_run, validate,
+    alerts, backfill, block_on, health, put_events, replay, report, test_run, validate,
 };
 
 #[derive(Parser)]
@@ -19,7 +19,8 @@ a guardrail activated, then passed) into SLO measurements in CloudWatch.\n\n\
 flightctl checks the catalog that defines event types, metrics and SLOs, replays \
 PutEvents entry files offline through the same engine the Lambda functions run, and talks to an \
 environment (deployed with --env NAME, or the local stack): puts events on its bus, proves test runs \
-through its capture table, reports where its SLOs stand, backfills a new or changed metric, and checks \
+through its capture table, reports where its SLOs stand and their error budgets and burn rates, backtests \
+the SLOs' burn-rate alerts on past records, backfills a new or changed metric, and checks \
 its health.",
     after_help = "Environments: --env NAME (AWS credentials and region from the usual AWS configuration), or the \
 local stack: scripts/local.sh --keep, then eval \"$(grep -v _PID= $FC_LOCAL_DIR/local.env)\" (sets \
@@ -41,6 +42,7 @@ enum Command {
     Report(report::Args),
     Backfill(backfill::Args),
     Health(health::Args),
+    Alerts(alerts::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Report(args) => block_on(report::run(args)),
         Command::Backfill(args) => block_on(backfill::run(args)),
         Command::Health(args) => block_on(health::run(args)),
+        Command::Alerts(args) => block_on(alerts::run(args)),
     };
     result.unwrap_or_else(|error| {
         eprintln!("flightctl: {error:#}");

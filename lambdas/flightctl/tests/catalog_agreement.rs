@@ -8,8 +8,11 @@
 //!   catalog get the same verdict from `flightctl validate` and from
 //!   `terraform plan` of the module, and that verdict is the one the file states;
 //! - for every valid catalog, in environment `dev`, the names, slugs,
-//!   functions, statistics and SLO alarm names Rust derives are the module's
-//!   outputs.
+//!   functions and statistics Rust derives are the module's outputs, and so
+//!   are the burn-rate alarms: `flight_core::alerting::alarm_definitions`
+//!   (what `flightctl report` and `flightctl alerts backtest` evaluate) equal
+//!   the module's `slo_window_alarms` and `slo_composite_alarms` field by
+//!   field, and its `lateness_window_seconds` is the catalog's lateness window.
 //!
 //! It needs the `terraform` binary on PATH; the module has no provider, so it
 //! runs offline. Each Terraform root is initialised once.
@@ -18,6 +21,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use flight_core::alerting::{alarm_definitions, TREAT_MISSING_DATA};
 use flight_core::catalog::{Catalog, Severity};
 use flight_core::names::{slug, Deployment, CHECKED_ENVIRONMENTS};
 use serde_json::Value;
@@ -93,7 +97,9 @@ output "names" {{ value = module.catalog.names }}
 output "event_types" {{ value = module.catalog.event_types }}
 output "functions" {{ value = module.catalog.functions }}
 output "metrics" {{ value = module.catalog.metrics }}
-output "slo_alarms" {{ value = module.catalog.slo_alarms }}
+output "slo_window_alarms" {{ value = module.catalog.slo_window_alarms }}
+output "slo_composite_alarms" {{ value = module.catalog.slo_composite_alarms }}
+output "lateness_window_seconds" {{ value = module.catalog.lateness_window_seconds }}
 output "dashboard_body" {{ value = module.catalog.dashboard_body }}
 "#,
             module_dir().display()
@@ -255,7 +261,7 @@ fn flightctl_validate_and_terraform_plan_give_every_catalog_the_same_verdict() {
 }
 
 #[test]
-fn the_names_rust_derives_are_the_catalog_modules_outputs() {
+fn the_names_and_alarms_rust_derives_are_the_catalog_modules_outputs() {
     let root = Root::new("names");
     let deployment = Deployment::new("dev");
     for (path, _) in cases().into_iter().filter(|(_, valid)| *valid) {
@@ -333,13 +339,131 @@ fn the_names_rust_derives_are_the_catalog_modules_outputs() {
             );
         }
 
-        let alarms = value("slo_alarms");
-        for slo in &catalog.slos {
-            assert_eq!(
-                alarms[format!("slo-{}", slo.name)]["alarm_name"],
-                format!("{}{}", deployment.slo_alarm_prefix(), slo.name).as_str(),
-                "{at}"
-            );
-        }
+        assert_alarms_agree(&catalog, &deployment, &out, &at.to_string());
     }
+}
+
+/// The burn-rate alarms flight-core defines ([`alarm_definitions`], which
+/// `report` and `alerts backtest` evaluate) are the module's, field by field,
+/// and so is the lateness window the publishing delay comes from.
+fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, at: &str) {
+    let value = |name: &str| &out[name]["value"];
+    let (windows, composites) = alarm_definitions(catalog, deployment);
+
+    let module = value("slo_window_alarms")
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: slo_window_alarms is a map"));
+    let names: BTreeSet<&str> = windows.iter().map(|a| a.name.as_str()).collect();
+    let module_names: BTreeSet<&str> = module.keys().map(String::as_str).collect();
+    assert_eq!(module_names, names, "{at}: window alarm names");
+    for alarm in &windows {
+        let tf = &module[&alarm.name];
+        let field = |key: &str| format!("{at}: window alarm {}: {key}", alarm.name);
+        assert_eq!(
+            tf["alarm_name"],
+            alarm.name.as_str(),
+            "{}",
+            field("alarm_name")
+        );
+        assert_eq!(tf["slo"], alarm.slo.as_str(), "{}", field("slo"));
+        assert_eq!(
+            tf["metric_name"],
+            alarm.metric.as_str(),
+            "{}",
+            field("metric_name")
+        );
+        assert_eq!(
+            tf["namespace"],
+            alarm.namespace.as_str(),
+            "{}",
+            field("namespace")
+        );
+        assert_eq!(alarm.namespace, catalog.namespace, "{at}");
+        assert_eq!(alarm.environment, deployment.environment, "{at}");
+        assert_eq!(
+            tf["dimensions"],
+            serde_json::json!({ "Environment": alarm.environment }),
+            "{}",
+            field("dimensions")
+        );
+        assert_eq!(
+            tf["window_seconds"],
+            alarm.window,
+            "{}",
+            field("window_seconds")
+        );
+        assert_eq!(
+            tf["factor"].as_f64(),
+            Some(alarm.factor),
+            "{}",
+            field("factor")
+        );
+        assert_eq!(
+            tf["min_values"],
+            alarm.min_values,
+            "{}",
+            field("min_values")
+        );
+        assert_eq!(
+            tf["budget_percent"].as_f64(),
+            Some(alarm.budget_percent),
+            "{}",
+            field("budget_percent")
+        );
+        assert_eq!(
+            tf["good_statistic"],
+            alarm.good_statistic.as_str(),
+            "{}",
+            field("good_statistic")
+        );
+        assert_eq!(
+            tf["expression"],
+            alarm.expression.as_str(),
+            "{}",
+            field("expression")
+        );
+        assert_eq!(
+            tf["treat_missing_data"],
+            TREAT_MISSING_DATA,
+            "{}",
+            field("treat_missing_data")
+        );
+    }
+
+    let module = value("slo_composite_alarms")
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: slo_composite_alarms is a map"));
+    let names: BTreeSet<&str> = composites.iter().map(|a| a.name.as_str()).collect();
+    let module_names: BTreeSet<&str> = module.keys().map(String::as_str).collect();
+    assert_eq!(module_names, names, "{at}: composite alarm names");
+    for alarm in &composites {
+        let tf = &module[&alarm.name];
+        let field = |key: &str| format!("{at}: composite alarm {}: {key}", alarm.name);
+        assert_eq!(
+            tf["alarm_name"],
+            alarm.name.as_str(),
+            "{}",
+            field("alarm_name")
+        );
+        assert_eq!(tf["slo"], alarm.slo.as_str(), "{}", field("slo"));
+        assert_eq!(
+            tf["severity"],
+            alarm.severity.as_str(),
+            "{}",
+            field("severity")
+        );
+        assert_eq!(tf["rule"], alarm.rule.as_str(), "{}", field("rule"));
+        let pairs: Vec<Value> = alarm
+            .pairs
+            .iter()
+            .map(|(long, short)| serde_json::json!([long, short]))
+            .collect();
+        assert_eq!(tf["pairs"], Value::Array(pairs), "{}", field("pairs"));
+    }
+
+    assert_eq!(
+        value("lateness_window_seconds").as_u64(),
+        Some(catalog.alerting.lateness_window),
+        "{at}: lateness_window_seconds"
+    );
 }

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use async_trait::async_trait;
 use flight_core::engine::Measurement;
+use flight_core::names::Deployment;
 use flight_core::ports::StoreError;
 use flight_core::reads::MeasurementLog;
 use flight_core::replay::replay_sources;
@@ -80,30 +81,34 @@ fn sample_records(catalog: &Catalog) -> Vec<Measurement> {
     records
 }
 
-/// The sample stories' report: `report --json`'s value and the HTML page.
+/// The sample stories' report at [`NOW`]: `report --json`'s value and the HTML page.
 fn sample_report() -> (Catalog, Value, String) {
     let catalog = Catalog::default_catalog();
-    let store = Records(sample_records(&catalog));
+    report_of(&catalog, sample_records(&catalog), "the sample stories")
+}
+
+/// The report of `records` at [`NOW`] in environment `local`: its JSON and its page.
+fn report_of(
+    catalog: &Catalog,
+    records: Vec<Measurement>,
+    source: &str,
+) -> (Catalog, Value, String) {
+    let store = Records(records);
+    let deployment = Deployment::new("local");
+    let options = report::Options::at(NOW);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let statuses = report::statuses(&store, &catalog, None, NOW)
+        let reports = report::reports(&store, catalog, &deployment, &options)
             .await
-            .expect("statuses");
-        let json = report::to_json(&catalog, "local", NOW, &statuses);
-        let view = html::Report::build(
-            &store,
-            &catalog,
-            &statuses,
-            "local",
-            "the sample stories",
-            NOW,
-        )
-        .await
-        .expect("the report's data");
+            .expect("the report");
+        let json = report::to_json(catalog, "local", NOW, &options, &reports);
+        let view = html::Report::build(&store, catalog, &deployment, &options, &reports, source)
+            .await
+            .expect("the report's data");
         let page = html::page::render(&view).expect("the page");
-        (catalog, json, page)
+        (catalog.clone(), json, page)
     })
 }
 
@@ -139,9 +144,13 @@ fn numbers(html: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The JSON value at a dotted path (`error_budget.left`).
+/// The JSON value at a dotted path (`error_budget.left`, `burn_rates.0.burn_rate`).
 fn at<'a>(json: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(json, |v, key| &v[key])
+    path.split('.')
+        .fold(json, |v, key| match key.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => &v[key],
+        })
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use flight_core::engine::Measurement;
 use flight_core::memory::{CollectingSink, MemoryStore};
+use flight_core::names::Deployment;
 use flight_core::ports::{EventRef, Lease, MetricSink, SinkError};
 use flight_core::reads::BackfillStore;
 use flight_core::{Catalog, Delivery, FlightController, Millis, Settings, SystemClock};
@@ -129,8 +130,11 @@ async fn report_counts_the_measurement_records_exactly() {
     ingest(&store, 0, &events).await;
     let catalog = small_catalog();
 
-    let statuses = report::statuses(&*store, &catalog, None, t).await.unwrap();
-    let json = report::to_json(&catalog, "dev", t, &statuses);
+    let options = report::Options::at(t);
+    let reports = report::reports(&*store, &catalog, &Deployment::new("dev"), &options)
+        .await
+        .unwrap();
+    let json = report::to_json(&catalog, "dev", t, &options, &reports);
     let slo = &json["slos"][0];
     assert_eq!(slo["name"], "account-lead-time");
     assert_eq!(

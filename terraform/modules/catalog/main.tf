@@ -46,6 +46,11 @@ locals {
     }
   }
 
+  # The lateness window the functions run with: the variable when set (the
+  # local stack's 2 s), else the catalog's alerting.lateness_window; the
+  # fallback only serves a catalog whose outputs' preconditions fail.
+  lateness_window_seconds = coalesce(var.lateness_window_seconds, local.catalog_lateness_window, 300)
+
   # Test events carry a test-run id; the capture function records them.
   capture_event_pattern = jsonencode({ detail = { test_run_id = [{ exists = true }] } })
 
@@ -70,7 +75,7 @@ locals {
         TABLE_NAME              = local.names.event_table
         EVENT_TYPE              = name
         ENVIRONMENT             = var.environment
-        LATENESS_WINDOW_SECONDS = tostring(var.lateness_window_seconds)
+        LATENESS_WINDOW_SECONDS = tostring(local.lateness_window_seconds)
         LEASE_SECONDS           = tostring(var.settle_lease_seconds)
         METRICS_MODE            = var.metrics_mode
         RUST_LOG                = "info"
@@ -99,7 +104,7 @@ locals {
       # Schedules only run on the default bus.
       event_bus           = "default"
       event_pattern       = null
-      schedule_expression = "rate(1 minute)"
+      schedule_expression = local.sweep_interval_seconds == 60 ? "rate(1 minute)" : "rate(${floor(try(local.sweep_interval_seconds, 60) / 60)} minutes)"
     }
   }
 

@@ -41,30 +41,6 @@ locals {
     }
   }
 
-  # One alarm per SLO over its whole window. Its series is the metric with the
-  # Environment dimension alone: partitioned metrics must also be published
-  # under that dimension set for the SLO to see every partition.
-  #   at_most T:  PR(:T) is the percentage of values <= T; alarm below the objective.
-  #   at_least T: p(100 - objective) is the value that many values stay below;
-  #               alarm when it is below T. (PR(T:) would exclude T itself.)
-  slo_alarms = {
-    for s in local.slos : "slo-${s.name}" => {
-      alarm_name          = "${local.prefix}-slo-${s.name}"
-      description         = "SLO ${s.name}: ${local.percent_text[s.name].objective}% of ${s.metric} values ${try(local.good_when_text[s.good_when], s.good_when)} ${s.threshold} ${try(local.metrics[s.metric].unit, "")} over ${s.window_hours} h."
-      severity            = s.severity
-      namespace           = local.namespace
-      metric_name         = s.metric
-      dimensions          = tomap({ Environment = var.environment })
-      statistic           = null
-      extended_statistic  = s.good_when == "at_most" ? "PR(:${s.threshold})" : "p${local.percent_text[s.name].complement}"
-      comparison_operator = "LessThanThreshold"
-      threshold           = s.good_when == "at_most" ? s.objective : s.threshold
-      period              = s.window_hours * 3600
-      evaluation_periods  = 1
-      treat_missing_data  = "notBreaching"
-    }
-  }
-
   # Operational alarms: any error, throttle or dead letter of a function, and
   # any late or rejected event of a type, notify someone. They share these
   # settings: any occurrence within five minutes raises a ticket.
@@ -160,10 +136,10 @@ locals {
   # Catalog mistakes that would otherwise surface as AWS API errors.
   slo_errors = concat(
     [for s in local.slos : "SLO ${s.name}: metric ${s.metric} is not in the catalog" if !contains(keys(local.metrics), s.metric)],
-    [for s in local.slos : "SLO ${s.name}: window_hours must be 1 to 168 (CloudWatch evaluates an alarm over at most 7 days)" if !(s.window_hours >= 1 && s.window_hours <= 168 && floor(s.window_hours) == s.window_hours)],
     [for s in local.slos : "SLO ${s.name}: objective must be above 0 and below 100" if !(s.objective > 0 && s.objective < 100)],
     [for s in local.slos : "SLO ${s.name}: good_when must be at_most or at_least" if !contains(keys(local.good_when_text), s.good_when)],
-    [for s in local.slos : "SLO ${s.name}: severity must be one of ${join(", ", local.severities)}" if !contains(local.severities, s.severity)],
+    [for s in local.slos : "SLO ${s.name}: severity must be one of ${join(", ", local.severities)}" if !contains(local.severities, local.slo_severity[s.name])],
     [for s in local.slos : "SLO ${s.name}: threshold must be a number of 0 or more" if !(can(s.threshold + 0) && try(s.threshold >= 0, false))],
+    local.alerting_errors,
   )
 }

@@ -42,14 +42,34 @@ output "metrics" {
   value       = local.metrics
 }
 
-output "slo_alarms" {
-  description = "One CloudWatch alarm definition per SLO, by key slo-<name>."
-  value       = local.slo_alarms
+output "slo_window_alarms" {
+  description = "Burn-rate alarms by alarm name, one per SLO and distinct (window, factor) of its rules: alarm_name, slo, metric_name, namespace, dimensions, window_seconds, factor (the threshold), min_values, budget_percent, good_statistic (PR(...)), expression (the burn rate from ids good and n), treat_missing_data. They carry no actions."
+  value       = local.slo_window_alarm_definitions
 
   precondition {
     condition     = length(local.slo_errors) == 0
     error_message = "The catalog's SLOs cannot become alarms: ${join("; ", local.slo_errors)}."
   }
+}
+
+output "slo_composite_alarms" {
+  description = "Composite alarms by alarm name, one per SLO and severity its rules notify: alarm_name, slo, severity (the topic of its alarm and OK actions), rule (the alarm rule text), pairs ([long, short] window alarm names, OR-ed)."
+  value       = local.slo_composite_alarms
+
+  precondition {
+    condition     = length(local.slo_errors) == 0
+    error_message = "The catalog's SLOs cannot become alarms: ${join("; ", local.slo_errors)}."
+  }
+}
+
+output "slo_alarm_texts" {
+  description = "By SLO alarm name (window and composite alarms): description, and label (of the burn-rate expression, for window alarms)."
+  value       = local.slo_alarm_texts
+}
+
+output "lateness_window_seconds" {
+  description = "The catalog's lateness window (alerting.lateness_window, default 5m) in seconds; the ingest functions' LATENESS_WINDOW_SECONDS unless the lateness_window_seconds variable overrides it."
+  value       = local.catalog_lateness_window
 }
 
 output "operational_alarms" {

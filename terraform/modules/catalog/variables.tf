@@ -48,12 +48,12 @@ variable "metrics_mode" {
 }
 
 variable "lateness_window_seconds" {
-  description = "How long after an event is stored the measurements it completes are published; later arrivals are counted as late."
+  description = "Overrides the catalog's alerting.lateness_window (seconds): how long after an event is stored the measurements it completes are published; later arrivals are counted as late. Null (the default): the catalog's."
   type        = number
-  default     = 300
+  default     = null
 
   validation {
-    condition     = var.lateness_window_seconds >= 0 && floor(var.lateness_window_seconds) == var.lateness_window_seconds
+    condition     = try(var.lateness_window_seconds >= 0 && floor(var.lateness_window_seconds) == var.lateness_window_seconds, var.lateness_window_seconds == null)
     error_message = "lateness_window_seconds must be a whole number of seconds, 0 or more."
   }
 }

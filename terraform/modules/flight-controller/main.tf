@@ -25,7 +25,7 @@ locals {
 
   names     = module.catalog.names
   functions = module.catalog.functions
-  alarms    = merge(module.catalog.slo_alarms, module.catalog.operational_alarms)
+  alarms    = module.catalog.operational_alarms
 
   lambda_zip_dir = coalesce(var.lambda_zip_dir, "${path.root}/../../../dist")
 

@@ -34,8 +34,12 @@ output "alert_topic_arns" {
 }
 
 output "alarm_names" {
-  description = "Every CloudWatch alarm name, by key (slo-<name>, <function>-errors, ...)."
-  value       = { for key, a in aws_cloudwatch_metric_alarm.this : key => a.alarm_name }
+  description = "Every CloudWatch alarm name, by key: the operational alarms (<function>-errors, late-events-<event type>, ...), then the SLO burn-rate and composite alarms (keyed by their names)."
+  value = merge(
+    { for key, a in aws_cloudwatch_metric_alarm.this : key => a.alarm_name },
+    { for key, a in aws_cloudwatch_metric_alarm.slo_window : key => a.alarm_name },
+    { for key, a in aws_cloudwatch_composite_alarm.slo : key => a.alarm_name },
+  )
 }
 
 output "dashboard_url" {

@@ -28,9 +28,9 @@ variable "metrics_mode" {
 }
 
 variable "lateness_window_seconds" {
-  description = "How long after an event is stored the measurements it completes are published; later arrivals are counted as late."
+  description = "Overrides the catalog's lateness window (alerting.lateness_window, default 5m), in seconds: how long after an event is stored the measurements it completes are published; later arrivals are counted as late. Null (the default): the catalog's, which its burn-rate alarms' short windows are chosen for."
   type        = number
-  default     = 300
+  default     = null
 }
 
 variable "settle_lease_seconds" {

@@ -86,6 +86,63 @@ pub fn time(at: Millis, span: Millis) -> String {
     }
 }
 
+/// Steps of a duration axis, in seconds: round durations people read.
+const DURATION_STEPS: &[f64] = &[
+    1.0,
+    5.0,
+    15.0,
+    30.0,
+    MINUTE,
+    5.0 * MINUTE,
+    15.0 * MINUTE,
+    30.0 * MINUTE,
+    HOUR,
+    3.0 * HOUR,
+    6.0 * HOUR,
+    12.0 * HOUR,
+    DAY,
+    2.0 * DAY,
+    7.0 * DAY,
+    14.0 * DAY,
+    28.0 * DAY,
+];
+
+/// About five tick values in `[lo, hi]` at a round step: durations step by
+/// round durations (`Seconds`), other units by 1, 2 or 5 times a power of ten.
+pub fn ticks(lo: f64, hi: f64, unit: &str) -> Vec<f64> {
+    let span = (hi - lo).max(f64::EPSILON);
+    let step = if unit == "Seconds" && span >= 5.0 {
+        DURATION_STEPS
+            .iter()
+            .copied()
+            .find(|s| span / s <= 6.0)
+            .unwrap_or_else(|| (span / 5.0 / DAY).ceil() * DAY)
+    } else {
+        let raw = span / 5.0;
+        let power = 10f64.powf(raw.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * power)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * power)
+    };
+    let mut tick = (lo / step).ceil() * step;
+    let mut out = Vec::new();
+    while tick <= hi + step * 1e-9 && out.len() < 50 {
+        out.push(tick);
+        tick += step;
+    }
+    out
+}
+
+/// About five instants in `[since, until]` at a round step (UTC-aligned).
+pub fn time_ticks(since: Millis, until: Millis) -> Vec<Millis> {
+    ticks(since as f64 / 1000.0, until as f64 / 1000.0, "Seconds")
+        .into_iter()
+        .map(|s| (s * 1000.0) as Millis)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 //! Titles and legends are the page's (HTML text); the charts carry the axes.
 
 use anyhow::{anyhow, Result};
-use flight_core::catalog::GoodWhen;
+use flight_core::catalog::{GoodWhen, Severity};
 use flight_core::Millis;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
@@ -135,7 +135,11 @@ pub fn burn_down(view: &SloView) -> Result<String> {
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         let bands = view.episodes.iter().map(|e| {
-            let colour = if e.severity == "page" { PAGE } else { TICKET };
+            let colour = if e.severity == Severity::Page {
+                PAGE
+            } else {
+                TICKET
+            };
             let end = e.cleared_at.unwrap_or(until - 1);
             Rectangle::new(
                 [(e.fired_at, 105.0), (end.max(e.fired_at + 1), lo)],
@@ -144,7 +148,11 @@ pub fn burn_down(view: &SloView) -> Result<String> {
         });
         chart.draw_series(bands).map_err(|e| anyhow!("{e}"))?;
         let starts = view.episodes.iter().map(|e| {
-            let colour = if e.severity == "page" { PAGE } else { TICKET };
+            let colour = if e.severity == Severity::Page {
+                PAGE
+            } else {
+                TICKET
+            };
             PathElement::new(
                 vec![(e.fired_at, 105.0), (e.fired_at, lo)],
                 colour.stroke_width(2),

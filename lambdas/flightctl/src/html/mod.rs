@@ -13,25 +13,27 @@ pub mod view;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use flight_core::names::Deployment;
 use flight_core::reads::MeasurementLog;
-use flight_core::slo::SloStatus;
-use flight_core::{Catalog, Millis};
+use flight_core::Catalog;
 
-pub use view::{BurnRate, Episode, Point, Report, SloView};
+use crate::report::{Options, SloReport};
 
-/// Builds the report of `statuses` from `store`'s records and writes it to
-/// `path` as HTML (saying so on stderr); `source` says where the records
-/// come from, for people.
+pub use view::{Point, Report, SloView};
+
+/// Builds the report of `reports` (computed with `options`) from `store`'s
+/// records and writes it to `path` as HTML, saying so on stderr; `source`
+/// says where the records come from, for people.
 pub async fn write<S: MeasurementLog + ?Sized>(
     path: &Path,
     store: &S,
     catalog: &Catalog,
-    statuses: &[SloStatus],
-    environment: &str,
+    deployment: &Deployment,
+    options: &Options,
+    reports: &[SloReport],
     source: &str,
-    now: Millis,
 ) -> Result<()> {
-    let report = Report::build(store, catalog, statuses, environment, source, now).await?;
+    let report = Report::build(store, catalog, deployment, options, reports, source).await?;
     let html = page::render(&report)?;
     std::fs::write(path, html)
         .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;

@@ -1,7 +1,8 @@
 //! The report as one self-contained HTML page: inline CSS and inline SVG,
 //! nothing fetched when it is opened (no script, font or image from
 //! anywhere). First every SLO's status at a glance, then a section per SLO:
-//! its summary row and its three charts.
+//! its summary row, its burn rates and its three charts, and the alerts
+//! that fired.
 //!
 //! Each number is printed for people and carries its exact value in
 //! `data-field` / `data-value` attributes, named as in `report --json`
@@ -12,6 +13,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use flight_core::catalog::GoodWhen;
+use flight_core::duration::duration_text;
 use flight_core::envelope::format_time;
 
 use super::view::{Report, SloView};
@@ -27,6 +29,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 8px;text-align:left;border-bottom:1px solid #eee;white-space:nowrap}
 th{color:#555;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8rem;font-weight:600;color:#fff;vertical-align:middle}
+.num.alarm{color:#c62828;font-weight:700}
 .met{background:#2e7d32}.breached{background:#c62828}.no-data{background:#9e9e9e}.firing{background:#e53935}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:12px;margin-top:10px}
 figure{margin:0}figcaption{font-weight:600;font-size:.9rem;margin-bottom:2px}
@@ -101,14 +104,25 @@ fn badge(view: &SloView) -> String {
         "<span class=\"badge {}\" data-field=\"status\" data-value=\"{verdict}\">{verdict}</span>",
         verdict.replace(' ', "-")
     );
-    for e in view.episodes.iter().filter(|e| e.cleared_at.is_none()) {
+    for alarm in &view.firing {
         let _ = write!(
             out,
-            " <span class=\"badge firing\">{} firing</span>",
-            escape(&e.severity)
+            " <span class=\"badge firing\" data-firing=\"{}\">{} firing</span>",
+            escape(&alarm.name),
+            alarm.severity.as_str()
         );
     }
     out
+}
+
+/// The severities in ALARM at the instant: `page, ticket`, or `-`.
+fn firing_text(view: &SloView) -> String {
+    let firing: Vec<&str> = view.firing.iter().map(|c| c.severity.as_str()).collect();
+    if firing.is_empty() {
+        "-".into()
+    } else {
+        firing.join(", ")
+    }
 }
 
 fn anchor(view: &SloView) -> String {
@@ -120,14 +134,14 @@ fn overview(report: &Report) -> String {
     let mut out = String::from(
         "<section id=\"overview\"><h2>At a glance</h2><div class=\"scroll\"><table>\
 <tr><th>SLO</th><th>Status</th><th>Objective</th><th>Period</th><th>Values</th><th>Bad</th>\
-<th>Attainment</th><th>Budget left</th><th>Alerts fired</th></tr>",
+<th>Attainment</th><th>Budget left</th><th>Alerts fired</th><th>Firing now</th></tr>",
     );
     for view in &report.slos {
         let s = &view.status;
         let _ = write!(
             out,
             "<tr data-slo=\"{name}\"><td><a href=\"#{anchor}\">{name}</a></td><td>{badge}</td><td>{objective}</td>\
-<td>{period}</td>{values}{bad}{attainment}{left}<td class=\"num\">{alerts}</td></tr>",
+<td>{period}</td>{values}{bad}{attainment}{left}<td class=\"num\">{alerts}</td><td>{firing}</td></tr>",
             name = escape(&s.slo.name),
             anchor = anchor(view),
             badge = badge(view),
@@ -138,6 +152,7 @@ fn overview(report: &Report) -> String {
             attainment = cell("attainment_percent", s.attainment(), &attainment_text(view)),
             left = cell("error_budget.left_percent", s.budget_left_percent(), &budget_text(view)),
             alerts = view.episodes.len(),
+            firing = firing_text(view),
         );
     }
     out.push_str("</table></div></section>");
@@ -180,21 +195,37 @@ fn summary(view: &SloView) -> String {
             percentile.as_deref().unwrap_or("-")
         ),
     );
-    for rate in &view.burn_rates {
-        let _ = write!(head, "<th>Burn {}</th>", escape(&rate.window));
-        let text = match rate.factor {
-            Some(f) => format!("{} (alarm > {})", axis::number(rate.rate), axis::number(f)),
-            None => axis::number(rate.rate),
-        };
-        row.push_str(&cell(
-            &format!("burn_rate.{}", escape(&rate.window)),
-            Some(rate.rate),
-            &text,
-        ));
-    }
     head.push_str("<th>Status</th></tr>");
     let _ = write!(row, "<td>{}</td></tr>", badge(view));
-    format!("<div class=\"scroll\"><table class=\"summary\">{head}{row}</table></div>")
+    format!(
+        "<div class=\"scroll\"><table class=\"summary\">{head}{row}</table></div>{}",
+        burn_rates(view)
+    )
+}
+
+/// The burn rate of each window alarm at the instant, against its factor.
+fn burn_rates(view: &SloView) -> String {
+    if view.burn_rates.is_empty() {
+        return String::new();
+    }
+    let mut head = String::from("<tr><th>Burn rate now</th>");
+    let mut row = String::from("<tr><td>bad share ÷ budget share</td>");
+    for (i, r) in view.burn_rates.iter().enumerate() {
+        let _ = write!(
+            head,
+            "<th title=\"{}\">{} (alarm &gt; {})</th>",
+            escape(&r.alarm),
+            duration_text(r.window),
+            axis::number(r.factor)
+        );
+        let text = format!("{} of {} values", axis::number(r.burn), r.values);
+        let mut td = cell(&format!("burn_rates.{i}.burn_rate"), Some(r.burn), &text);
+        if r.firing {
+            td = td.replacen("class=\"num\"", "class=\"num alarm\"", 1);
+        }
+        row.push_str(&td);
+    }
+    format!("<div class=\"scroll\"><table class=\"burn\">{head}</tr>{row}</tr></table></div>")
 }
 
 /// One chart in its figure, with a caption and a key.
@@ -206,7 +237,7 @@ fn figure(name: &str, caption: &str, svg: &str, keys: &[String]) -> String {
     )
 }
 
-/// The section of one SLO: title, summary row, charts, alerts.
+/// The section of one SLO: title, summary row, burn rates, charts, alerts.
 fn section(view: &SloView) -> Result<String> {
     let s = &view.status;
     let threshold = format!("threshold {}", axis::value(s.slo.threshold, &view.unit));
@@ -267,15 +298,23 @@ fn section(view: &SloView) -> Result<String> {
     ));
     out.push_str("</div>");
     if !view.episodes.is_empty() {
-        out.push_str("<div class=\"scroll\"><table class=\"episodes\"><tr><th>Alert</th><th>Fired</th><th>Cleared</th></tr>");
+        out.push_str(
+            "<div class=\"scroll\"><table class=\"episodes\"><tr><th>Alert</th><th>Fired</th><th>Cleared</th>\
+<th>Burn rates when it fired</th></tr>",
+        );
         for e in &view.episodes {
+            let rates: Vec<String> = e
+                .burn_rates
+                .iter()
+                .map(|r| format!("{} {}", duration_text(r.window), axis::number(r.burn)))
+                .collect();
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&e.severity),
+                "<tr data-episode=\"{severity}\"><td>{severity}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 format_time(e.fired_at),
-                e.cleared_at
-                    .map_or_else(|| "still firing".into(), format_time)
+                e.cleared_at.map_or_else(|| "still firing".into(), format_time),
+                rates.join(", "),
+                severity = e.severity.as_str(),
             );
         }
         out.push_str("</table></div>");
@@ -300,8 +339,10 @@ pub fn render(report: &Report) -> Result<String> {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
 <title>SLO report: {env}</title><style>{STYLE}</style></head><body><main>\
 <h1>SLO report: environment {env}</h1><p class=\"meta\">At {at}, from the measurement records in {source}. \
-Each SLO over its period; good and bad exactly as <code>flightctl report</code> counts them.</p>",
-        at = format_time(report.generated_at),
+Each SLO over its period; good and bad exactly as <code>flightctl report</code> counts them; alerts as \
+<code>flightctl alerts backtest</code> finds them, with a publishing delay of {delay}.</p>",
+        at = format_time(report.at),
+        delay = axis::duration(report.publish_delay as f64),
         source = escape(&report.source),
     );
     out.push_str(&overview(report));

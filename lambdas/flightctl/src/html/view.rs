@@ -1,27 +1,34 @@
 //! The data of the HTML report, per SLO: what `flightctl report` computed
-//! (its [`SloStatus`] over the SLO's period) and the measurement records
-//! behind it, arranged for the charts: each value with its side of the
-//! threshold, the error budget left after each value (the burn-down), the
-//! objective's percentile, the burn rates and the alerts that fired.
-//! No new arithmetic: good and bad are [`flight_core::slo::is_good`], the
-//! budget is [`SloStatus::budget`], the last point of the burn-down is
-//! [`SloStatus::budget_left_percent`].
-
-use std::collections::BTreeMap;
+//! (its [`SloReport`]: status over the period, burn rates, alerts firing)
+//! and the measurement records behind it, arranged for the charts: each
+//! value with its side of the threshold, the error budget left after each
+//! value (the burn-down), the objective's percentile, and the alerts that
+//! fired over the period. No new arithmetic: good and bad are
+//! [`flight_core::slo::is_good`], the budget is [`SloStatus::budget`], the
+//! last point of the burn-down is [`SloStatus::budget_left_percent`], the
+//! alerts are flight-core's evaluation model ([`episodes`], the backtest's).
 
 use anyhow::Result;
+use flight_core::alerting::{episodes, CompositeAlarm, Episode, History, SloAlarms, WindowReading};
 use flight_core::catalog::GoodWhen;
+use flight_core::names::Deployment;
 use flight_core::reads::MeasurementLog;
 use flight_core::slo::{is_good, SloStatus};
 use flight_core::{Catalog, Millis};
+
+use crate::instant::floor_minute;
+use crate::records;
+use crate::report::{Options, SloReport};
 
 /// The whole report: where it comes from and one view per SLO, in catalog order.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The environment the records come from (`dev`, `local`, ...).
     pub environment: String,
-    /// The instant the report describes.
-    pub generated_at: Millis,
+    /// The instant the report describes (`report --at`, default now).
+    pub at: Millis,
+    /// How long after its time a record counts as visible to the alarms.
+    pub publish_delay: u64,
     /// Where the records were read, for people (`table fc-dev-events`).
     pub source: String,
     pub slos: Vec<SloView>,
@@ -44,9 +51,11 @@ pub struct SloView {
     /// percentile of an `at_most` 95 % SLO, the 10th of an `at_least` 90 %
     /// one); on the good side of the threshold exactly when the SLO is met.
     pub percentile: Option<f64>,
-    /// Burn rates now, per alert window.
-    pub burn_rates: Vec<BurnRate>,
-    /// Alerts that fired in the period (the backtest's episodes).
+    /// Each window alarm's burn rate at the report's instant.
+    pub burn_rates: Vec<WindowReading>,
+    /// The composite alarms (page, ticket) in ALARM at the instant.
+    pub firing: Vec<CompositeAlarm>,
+    /// The alerts that fired over the period (the backtest's episodes).
     pub episodes: Vec<Episode>,
 }
 
@@ -59,72 +68,68 @@ pub struct Point {
     pub good: bool,
 }
 
-/// A burn rate: the bad share of a window's values ÷ the budget share.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BurnRate {
-    /// The window, as the catalog writes it (`1h`, `15m`).
-    pub window: String,
-    pub rate: f64,
-    /// The alarm's threshold on it, if an alert rule uses the window.
-    pub factor: Option<f64>,
-}
-
-/// An alert that fired: from `fired_at` until `cleared_at` (or still firing).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Episode {
-    /// `page` or `ticket`.
-    pub severity: String,
-    pub fired_at: Millis,
-    pub cleared_at: Option<Millis>,
-}
-
 impl Report {
-    /// The report of `statuses` (as `report::statuses` computed them at
-    /// `now`), reading each metric's records over the longest period its SLOs use.
+    /// The report of `reports` (as `report::reports` computed them with
+    /// `options`): the records of each metric are read once, from a window
+    /// before the earliest period (the alarms look back that far), and the
+    /// alerts of each SLO are evaluated every minute of its period, with the
+    /// report's publishing delay.
     pub async fn build<S: MeasurementLog + ?Sized>(
         store: &S,
         catalog: &Catalog,
-        statuses: &[SloStatus],
-        environment: &str,
+        deployment: &Deployment,
+        options: &Options,
+        reports: &[SloReport],
         source: &str,
-        now: Millis,
     ) -> Result<Report> {
-        let mut spans: BTreeMap<&str, (Millis, Millis)> = BTreeMap::new();
-        for s in statuses {
-            spans
-                .entry(s.slo.metric.as_str())
-                .and_modify(|(since, until)| {
-                    *since = (*since).min(s.since);
-                    *until = (*until).max(s.until);
-                })
-                .or_insert((s.since, s.until));
-        }
-        let mut records = BTreeMap::new();
-        for (metric, (since, until)) in spans {
-            records.insert(
-                metric,
-                store.measurements_between(metric, since, until).await?,
-            );
-        }
-        let slos = statuses
+        let alarms: Vec<SloAlarms> = reports
             .iter()
-            .map(|status| {
-                let values: Vec<(Millis, f64)> = records
-                    .get(status.slo.metric.as_str())
-                    .into_iter()
-                    .flatten()
-                    .filter(|m| m.timestamp >= status.since && m.timestamp < status.until)
+            .map(|r| SloAlarms::new(catalog, deployment, &r.status.slo))
+            .collect();
+        let from = alarms
+            .iter()
+            .zip(reports)
+            .map(|(a, r)| {
+                let longest = a.windows.iter().map(|w| w.window).max().unwrap_or(0);
+                r.status.since - longest as Millis * 1000
+            })
+            .min()
+            .unwrap_or(options.at);
+        let until = reports
+            .iter()
+            .map(|r| r.status.until)
+            .max()
+            .unwrap_or(options.at);
+        let metrics = reports.iter().map(|r| r.status.slo.metric.as_str());
+        let records = records::from_store(store, metrics, from, until, |_, _| {}).await?;
+        let slos = reports
+            .iter()
+            .zip(&alarms)
+            .map(|(report, alarms)| {
+                let status = &report.status;
+                let all = records.of(&status.slo.metric);
+                let values: Vec<(Millis, f64)> = all
+                    .iter()
+                    .filter(|m| (status.since..status.until).contains(&m.timestamp))
                     .map(|m| (m.timestamp, m.value))
                     .collect();
                 let unit = catalog
                     .metric(&status.slo.metric)
                     .map_or("", |m| m.unit.as_str());
-                SloView::new(status.clone(), unit, &values)
+                let history = History::new(&status.slo, all, options.publish_delay);
+                let since = floor_minute(status.since + 59_999);
+                SloView {
+                    burn_rates: report.burn_rates.clone(),
+                    firing: report.firing.clone(),
+                    episodes: episodes(alarms, &history, since, floor_minute(options.at)),
+                    ..SloView::new(status.clone(), unit, &values)
+                }
             })
             .collect();
         Ok(Report {
-            environment: environment.to_string(),
-            generated_at: now,
+            environment: deployment.environment.clone(),
+            at: options.at,
+            publish_delay: options.publish_delay,
             source: source.to_string(),
             slos,
         })
@@ -151,6 +156,7 @@ impl SloView {
             points,
             status,
             burn_rates: Vec::new(),
+            firing: Vec::new(),
             episodes: Vec::new(),
         }
     }
@@ -193,7 +199,7 @@ fn objective_percentile(status: &SloStatus, points: &[Point]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use flight_core::catalog::{Severity, Slo};
+    use flight_core::catalog::{Period, Severity, Slo, SloAlerting};
     use flight_core::slo::evaluate;
 
     use super::*;
@@ -205,8 +211,12 @@ mod tests {
             objective,
             threshold,
             good_when,
-            window_hours: 24,
+            period: Period::from_hours(24),
             severity: Severity::Page,
+            alerting: SloAlerting {
+                min_values: 3,
+                rules: Vec::new(),
+            },
             description: None,
         }
     }

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use flight_core::alerting::slo_alarms;
 use flight_core::capture::{CaptureStore, CapturedRun};
 use flight_core::catalog::{GoodWhen, Slo};
 use flight_core::engine::{format_measurement, Measurement};
 use flight_core::envelope::format_time;
+use flight_core::names::Deployment;
 use flight_core::replay::{read_entries, replay, system_now, EntryRejection};
 use flight_core::Catalog;
 use serde_json::{json, Value};
@@ -310,12 +312,13 @@ pub fn to_json(run_id: &str, expected: &Expected, run: &CapturedRun, c: &Compari
 }
 
 /// Per metric of the catalog: the run's measurements and, per SLO, its
-/// status over them and the alarm's state (`alarms`: alarm name → state).
+/// status over them and the state of its composite alarms (page, ticket) in
+/// `deployment` (`alarms`: alarm name → state).
 pub fn report(
     catalog: &Catalog,
     measurements: &[Measurement],
     alarms: &BTreeMap<String, String>,
-    alarm_prefix: &str,
+    deployment: &Deployment,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -366,18 +369,21 @@ pub fn report(
                     if met { "met" } else { "NOT MET" }
                 )
             };
-            let alarm_name = format!("{alarm_prefix}{}", slo.name);
-            let alarm = alarms
-                .get(&alarm_name)
-                .map(|state| format!("; alarm {alarm_name}: {state}"))
-                .unwrap_or_default();
+            let (_, composites) = slo_alarms(catalog, deployment, slo);
+            let alarm: String = composites
+                .iter()
+                .filter_map(|c| {
+                    let state = alarms.get(&c.name)?;
+                    Some(format!("; alarm {}: {state}", c.name))
+                })
+                .collect();
             let _ = writeln!(
                 out,
-                "  SLO {}: {}% of values {bound} {} over {} h: {status}{alarm}",
+                "  SLO {}: {}% of values {bound} {} over {}: {status}{alarm}",
                 slo.name,
                 slo.objective,
                 human(slo.threshold, &metric.unit),
-                slo.window_hours
+                slo.period.text()
             );
         }
     }
@@ -437,7 +443,7 @@ mod tests {
     fn the_report_shows_values_for_people_and_the_slo_status() {
         let catalog = Catalog::default_catalog();
         let alarms = BTreeMap::from([(
-            "fc-local-slo-guardrail-lead-time".to_string(),
+            "fc-local-slo-guardrail-lead-time-page".to_string(),
             "OK".to_string(),
         )]);
         let text = report(
@@ -447,7 +453,7 @@ mod tests {
                 m("GuardrailLeadTime", "p2", 2700.0),
             ],
             &alarms,
-            "fc-local-slo-",
+            &Deployment::with_prefix("fc", "local"),
         );
         assert!(
             text.contains("GuardrailLeadTime (Seconds, by guardrail_id)"),
@@ -455,7 +461,7 @@ mod tests {
         );
         assert!(text.contains("5400 Seconds (1h 30m)"), "{text}");
         assert!(
-            text.contains("SLO guardrail-lead-time: 95% of values at most 86400 Seconds (1d) over 24 h: 2/2 good = 100% -> met; alarm fc-local-slo-guardrail-lead-time: OK"),
+            text.contains("SLO guardrail-lead-time: 95% of values at most 86400 Seconds (1d) over 28d: 2/2 good = 100% -> met; alarm fc-local-slo-guardrail-lead-time-page: OK"),
             "{text}"
         );
         assert!(

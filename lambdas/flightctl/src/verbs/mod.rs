@@ -3,6 +3,7 @@
 //! Exit status: 0 when all is well, 1 when the verb found a problem, 2 (an
 //! `Err`) when it could not run.
 
+pub mod alerts;
 pub mod backfill;
 pub mod health;
 pub mod put_events;

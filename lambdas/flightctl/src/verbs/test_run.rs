@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use aws_sdk_cloudwatch::types::AlarmType;
 use flight_core::replay::system_now;
 
 use crate::put_events::{self, Delivery, EventBridgeBus, RetryPolicy};
@@ -156,7 +157,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let alarms = alarm_states(&target, prefix).await;
             print!(
                 "{}",
-                prove::report(&catalog, &captured.measurements, &alarms, prefix)
+                prove::report(
+                    &catalog,
+                    &captured.measurements,
+                    &alarms,
+                    &target.deployment
+                )
             );
             println!();
         }
@@ -221,19 +227,26 @@ async fn alarm_states(target: &Target, prefix: &str) -> BTreeMap<String, String>
         .cloudwatch()
         .describe_alarms()
         .alarm_name_prefix(prefix)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .alarm_types(AlarmType::MetricAlarm)
         .send()
         .await
     {
-        Ok(out) => out
-            .metric_alarms()
-            .iter()
-            .filter_map(|a| {
+        Ok(out) => {
+            let metric = out.metric_alarms().iter().filter_map(|a| {
                 Some((
                     a.alarm_name()?.to_string(),
                     a.state_value()?.as_str().to_string(),
                 ))
-            })
-            .collect(),
+            });
+            let composite = out.composite_alarms().iter().filter_map(|a| {
+                Some((
+                    a.alarm_name()?.to_string(),
+                    a.state_value()?.as_str().to_string(),
+                ))
+            });
+            metric.chain(composite).collect()
+        }
         Err(e) => {
             eprintln!(
                 "test-run: alarm states unavailable: {}",

@@ -38,6 +38,12 @@ slos:
     good_when: at_most
     window_hours: 24
     severity: ticket
+    alerting:
+      rules: # a day's period holds no 3-day window: its own ticket rule
+        - severity: ticket
+          long_window: 6h
+          short_window: 30m
+          budget_spent: 10
 "#;
 
 /// The small catalog with one metric more, as after a catalog change.

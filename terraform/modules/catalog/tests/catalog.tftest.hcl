@@ -31,7 +31,7 @@ run "every_event_type_gets_a_function_rule_and_alarms" {
   assert {
     # The alert topics accept alarms whose names start with the prefix.
     condition = alltrue([
-      for a in merge(output.slo_alarms, output.operational_alarms) : startswith(a.alarm_name, "flight-controller-prod-")
+      for a in concat(values(output.slo_window_alarms), values(output.slo_composite_alarms), values(output.operational_alarms)) : startswith(a.alarm_name, "flight-controller-prod-")
     ])
     error_message = "Every alarm name must start with <prefix>-<environment>-."
   }
@@ -104,35 +104,66 @@ run "capture_is_wired_only_when_enabled" {
   }
 }
 
-run "slo_alarms_use_percentile_rank_over_the_catalog_window" {
+run "every_slo_gets_burn_rate_alarms_over_its_period" {
   command = plan
 
   assert {
-    condition = (
-      output.slo_alarms["slo-project-lead-time"].extended_statistic == "PR(:259200)" &&
-      output.slo_alarms["slo-project-lead-time"].comparison_operator == "LessThanThreshold" &&
-      output.slo_alarms["slo-project-lead-time"].threshold == 90 &&
-      output.slo_alarms["slo-project-lead-time"].period == 168 * 3600 &&
-      output.slo_alarms["slo-project-lead-time"].severity == "ticket" &&
-      output.slo_alarms["slo-project-lead-time"].treat_missing_data == "notBreaching" &&
-      output.slo_alarms["slo-project-lead-time"].dimensions == tomap({ Environment = "prod" })
-    )
-    error_message = "project-lead-time: ${jsonencode(output.slo_alarms["slo-project-lead-time"])}"
+    # 90 %: the highest burn is 10, so no factor exceeds 5 (half of it).
+    condition = toset([for a in output.slo_window_alarms : a.alarm_name if a.slo == "project-lead-time"]) == toset([
+      "flight-controller-prod-slo-project-lead-time-burn-1h-x5",
+      "flight-controller-prod-slo-project-lead-time-burn-15m-x5",
+      "flight-controller-prod-slo-project-lead-time-burn-6h-x5",
+      "flight-controller-prod-slo-project-lead-time-burn-30m-x5",
+      "flight-controller-prod-slo-project-lead-time-burn-3d-x0.93",
+      "flight-controller-prod-slo-project-lead-time-burn-6h-x0.93",
+    ])
+    error_message = "project-lead-time: ${jsonencode([for a in output.slo_window_alarms : a.alarm_name if a.slo == "project-lead-time"])}"
   }
 
   assert {
-    # 90 % of values at least 95: alarm when the 10th percentile drops below 95.
     condition = (
-      output.slo_alarms["slo-patch-compliance"].extended_statistic == "p10" &&
-      output.slo_alarms["slo-patch-compliance"].threshold == 95 &&
-      output.slo_alarms["slo-patch-compliance"].severity == "page"
+      output.slo_window_alarms["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"].good_statistic == "PR(:259200)" &&
+      output.slo_window_alarms["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"].window_seconds == 3 * 86400 &&
+      output.slo_window_alarms["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"].expression == "IF(n >= 3, (100 - good) / 10, 0)" &&
+      output.slo_window_alarms["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"].dimensions == tomap({ Environment = "prod" })
     )
-    error_message = "patch-compliance: ${jsonencode(output.slo_alarms["slo-patch-compliance"])}"
+    error_message = "project-lead-time 3d: ${jsonencode(output.slo_window_alarms["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"])}"
   }
 
   assert {
-    condition     = length(output.slo_alarms) == length(yamldecode(file(var.catalog_path)).slos)
-    error_message = "Expected one alarm per SLO."
+    # 95 %: the 1 h factor 13.44 is capped at 10; the 6 h one (5.6) is not.
+    condition = (
+      contains(keys(output.slo_window_alarms), "flight-controller-prod-slo-guardrail-lead-time-burn-1h-x10") &&
+      contains(keys(output.slo_window_alarms), "flight-controller-prod-slo-guardrail-lead-time-burn-6h-x5.6")
+    )
+    error_message = "guardrail-lead-time: ${jsonencode([for a in output.slo_window_alarms : a.alarm_name if a.slo == "guardrail-lead-time"])}"
+  }
+
+  assert {
+    condition = alltrue([
+      for a in output.slo_window_alarms : a.good_statistic == "PR(94.9999999999:)" if a.slo == "patch-compliance"
+    ])
+    error_message = "patch-compliance (at least 95) counts 95 itself as good."
+  }
+
+  assert {
+    # A page SLO gets a page and a ticket composite, a ticket SLO one ticket composite.
+    condition = tomap({
+      for c in output.slo_composite_alarms : "${c.slo} ${c.severity}" => length(c.pairs)
+      }) == merge([
+      for s in yamldecode(file(var.catalog_path)).slos : s.severity == "page" ? { "${s.name} page" = 2, "${s.name} ticket" = 1 } : { "${s.name} ticket" = 3 }
+    ]...)
+    error_message = "Composite alarms: ${jsonencode({ for c in output.slo_composite_alarms : c.alarm_name => length(c.pairs) })}"
+  }
+
+  assert {
+    condition     = length(output.slo_window_alarms) == 6 * length(yamldecode(file(var.catalog_path)).slos)
+    error_message = "Expected six burn-rate alarms per SLO (the default rules' windows)."
+  }
+
+  assert {
+    condition     = output.lateness_window_seconds == 300
+    error_message = "The catalog's lateness window is the default 5 minutes."
   }
 }
 

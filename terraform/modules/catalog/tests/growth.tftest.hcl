@@ -1,5 +1,6 @@
-# Adding an event type and a metric to a catalog adds a function, a rule,
-# alarms and a dashboard graph, and changes nothing that already existed:
+# Adding an event type, a metric and its SLO to a catalog adds a function, a
+# rule, operational alarms, the SLO's burn-rate and composite alarms and
+# dashboard graphs, and changes nothing that already existed:
 # the two runs differ only in the catalog file.
 
 variables {
@@ -45,13 +46,31 @@ run "grown" {
   }
 
   assert {
-    condition     = setsubtract(keys(output.slo_alarms), keys(run.base.slo_alarms)) == toset(["slo-delivery-lead-time"])
-    error_message = "The new SLO must add exactly its alarm."
+    # window_hours 168 (legacy): a 7-day period; 99.5 % caps every factor at 100.
+    # 168 h / 1 h x 2 % = 3.36, 28 x 5 % = 1.4, 2.33 x 10 % = 0.23.
+    condition = setsubtract(keys(output.slo_window_alarms), keys(run.base.slo_window_alarms)) == toset([
+      "flight-controller-dev-slo-delivery-lead-time-burn-1h-x3.36",
+      "flight-controller-dev-slo-delivery-lead-time-burn-15m-x3.36",
+      "flight-controller-dev-slo-delivery-lead-time-burn-6h-x1.4",
+      "flight-controller-dev-slo-delivery-lead-time-burn-30m-x1.4",
+      "flight-controller-dev-slo-delivery-lead-time-burn-3d-x0.23",
+      "flight-controller-dev-slo-delivery-lead-time-burn-6h-x0.23",
+    ])
+    error_message = "The new SLO must add exactly its burn-rate alarms: ${jsonencode(setsubtract(keys(output.slo_window_alarms), keys(run.base.slo_window_alarms)))}"
   }
 
   assert {
-    condition     = output.slo_alarms["slo-delivery-lead-time"].extended_statistic == "PR(:259200)" && output.slo_alarms["slo-delivery-lead-time"].threshold == 99.5
-    error_message = "delivery-lead-time: ${jsonencode(output.slo_alarms["slo-delivery-lead-time"])}"
+    # severity: ticket sends its pages to the ticket topic: one composite.
+    condition     = setsubtract(keys(output.slo_composite_alarms), keys(run.base.slo_composite_alarms)) == toset(["flight-controller-dev-slo-delivery-lead-time-ticket"])
+    error_message = "The new SLO must add exactly its composite alarm."
+  }
+
+  assert {
+    condition = alltrue([
+      for a in output.slo_window_alarms : a.good_statistic == "PR(:259200)" && a.expression == "IF(n >= 3, (100 - good) / 0.5, 0)" && a.metric_name == "DeliveryLeadTime"
+      if a.slo == "delivery-lead-time"
+    ])
+    error_message = "delivery-lead-time: ${jsonencode([for a in output.slo_window_alarms : a if a.slo == "delivery-lead-time"])}"
   }
 
   assert {
@@ -66,8 +85,8 @@ run "grown" {
   }
 
   assert {
-    condition     = length(jsondecode(output.dashboard_body).widgets) == length(jsondecode(run.base.dashboard_body).widgets) + 1
-    error_message = "The new metric must add one dashboard graph."
+    condition     = length(jsondecode(output.dashboard_body).widgets) == length(jsondecode(run.base.dashboard_body).widgets) + 3
+    error_message = "The new metric must add one dashboard graph, and its SLO a budget and a burn-rate graph."
   }
 
   assert {
@@ -80,7 +99,8 @@ run "grown" {
   assert {
     condition = alltrue(concat(
       [for key, f in run.base.functions : output.functions[key] == f],
-      [for key, a in run.base.slo_alarms : output.slo_alarms[key] == a],
+      [for key, a in run.base.slo_window_alarms : output.slo_window_alarms[key] == a],
+      [for key, a in run.base.slo_composite_alarms : output.slo_composite_alarms[key] == a],
       [for key, a in run.base.operational_alarms : output.operational_alarms[key] == a],
     ))
     error_message = "Growing the catalog must leave the existing functions and alarms unchanged."

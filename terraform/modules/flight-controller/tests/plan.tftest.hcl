@@ -68,13 +68,64 @@ run "production" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == length(module.catalog.slo_alarms) + 3 * length(module.catalog.functions) + 2 * length(module.catalog.event_types) + 2
-    error_message = "Expected an alarm per SLO, three per function, two per event type, one for refused data points and one for series over budget."
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 3 * length(module.catalog.functions) + 2 * length(module.catalog.event_types) + 2
+    error_message = "Expected three operational alarms per function, two per event type, one for refused data points and one for series over budget."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["slo-project-lead-time"].extended_statistic == "PR(:259200)" && aws_cloudwatch_metric_alarm.this["slo-project-lead-time"].period == 604800
-    error_message = "The project-lead-time SLO alarm must use percentile rank over 7 days."
+    condition = (
+      keys(aws_cloudwatch_metric_alarm.slo_window) == keys(module.catalog.slo_window_alarms) &&
+      keys(aws_cloudwatch_composite_alarm.slo) == keys(module.catalog.slo_composite_alarms)
+    )
+    error_message = "Every burn-rate and composite alarm of the catalog module must be created."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, a in module.catalog.slo_window_alarms : (
+        aws_cloudwatch_metric_alarm.slo_window[key].threshold == a.factor &&
+        aws_cloudwatch_metric_alarm.slo_window[key].comparison_operator == "GreaterThanThreshold" &&
+        aws_cloudwatch_metric_alarm.slo_window[key].evaluation_periods == 1 &&
+        aws_cloudwatch_metric_alarm.slo_window[key].datapoints_to_alarm == 1 &&
+        aws_cloudwatch_metric_alarm.slo_window[key].treat_missing_data == "notBreaching" &&
+        length(coalesce(aws_cloudwatch_metric_alarm.slo_window[key].alarm_actions, [])) == 0 &&
+        length(coalesce(aws_cloudwatch_metric_alarm.slo_window[key].ok_actions, [])) == 0 &&
+        toset([for q in aws_cloudwatch_metric_alarm.slo_window[key].metric_query : q.id]) == toset(["good", "n", "burn"]) &&
+        alltrue([
+          for q in aws_cloudwatch_metric_alarm.slo_window[key].metric_query : (
+            q.id == "burn"
+            ? q.expression == a.expression && q.return_data && length(q.metric) == 0
+            : (
+              q.metric[0].stat == (q.id == "good" ? a.good_statistic : "SampleCount") &&
+              q.metric[0].period == a.window_seconds &&
+              q.metric[0].metric_name == a.metric_name &&
+              q.metric[0].dimensions == a.dimensions &&
+              !q.return_data
+            )
+          )
+        ])
+      )
+    ])
+    error_message = "Each burn-rate alarm watches its expression over its window, above its factor, with no actions."
+  }
+
+  assert {
+    condition = [
+      for q in aws_cloudwatch_metric_alarm.slo_window["flight-controller-prod-slo-project-lead-time-burn-3d-x0.93"].metric_query : "${q.metric[0].stat} ${q.metric[0].period}" if q.id == "good"
+    ] == ["PR(:259200) 259200"]
+    error_message = "project-lead-time's ticket alarm reads the percentile rank of 3 days at 259200 s."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, c in module.catalog.slo_composite_alarms : (
+        aws_cloudwatch_composite_alarm.slo[key].alarm_rule == c.rule &&
+        aws_cloudwatch_composite_alarm.slo[key].actions_enabled &&
+        length(aws_cloudwatch_composite_alarm.slo[key].alarm_actions) == 1 &&
+        length(aws_cloudwatch_composite_alarm.slo[key].ok_actions) == 1
+      )
+    ])
+    error_message = "Each composite alarm notifies its severity's topic on ALARM and OK."
   }
 
   assert {
@@ -145,4 +196,33 @@ run "reserving_zero_is_refused" {
   }
 
   expect_failures = [var.ingest_function]
+}
+
+# The lateness window comes from the catalog (alerting.lateness_window), the
+# one the burn-rate alarms' short windows are chosen for, unless overridden.
+run "lateness_window_from_the_catalog" {
+  command = plan
+
+  variables {
+    environment = "dev"
+  }
+
+  assert {
+    condition     = module.catalog.lateness_window_seconds == 300 && aws_lambda_function.this["ingest-project-requested"].environment[0].variables["LATENESS_WINDOW_SECONDS"] == "300"
+    error_message = "The ingest functions wait the catalog's lateness window (5 minutes by default)."
+  }
+}
+
+run "lateness_window_overridden" {
+  command = plan
+
+  variables {
+    environment             = "dev"
+    lateness_window_seconds = 600
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["ingest-project-requested"].environment[0].variables["LATENESS_WINDOW_SECONDS"] == "600"
+    error_message = "lateness_window_seconds overrides the catalog's lateness window."
+  }
 }
