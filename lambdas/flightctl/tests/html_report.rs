@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use async_trait::async_trait;
-use flight_core::engine::Measurement;
+use flight_core::catalog::GoodWhen;
+use flight_core::engine::{Delivery, Measurement};
 use flight_core::names::Deployment;
 use flight_core::ports::StoreError;
 use flight_core::reads::MeasurementLog;
@@ -112,6 +113,55 @@ fn report_of(
     })
 }
 
+/// Four weeks of generated traffic for every SLO of the default catalog, a
+/// value every 30 minutes with 0.5 % bad, and two incidents: a 4-hour outage
+/// of identities six days ago (every value bad, every 5 minutes: it pages)
+/// and two days of slow account creation ten days ago (30 % bad: a ticket).
+fn four_weeks(catalog: &Catalog) -> Vec<Measurement> {
+    let mut seed: u64 = 42;
+    let mut uniform = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut records = Vec::new();
+    for slo in &catalog.slos {
+        let unit = catalog
+            .metric(&slo.metric)
+            .map_or("None", |m| m.unit.as_str())
+            .to_string();
+        let mut t = NOW - 28 * 24 * HOUR + 10 * 60_000;
+        while t < NOW - HOUR {
+            let outage = slo.name == "identity-lead-time"
+                && (NOW - 6 * 24 * HOUR..NOW - 6 * 24 * HOUR + 4 * HOUR).contains(&t);
+            let slow = slo.name == "account-lead-time"
+                && (NOW - 10 * 24 * HOUR..NOW - 8 * 24 * HOUR).contains(&t);
+            let bad = outage || uniform() < if slow { 0.3 } else { 0.005 };
+            let u = uniform();
+            let value = match (slo.good_when, bad) {
+                (GoodWhen::AtMost, false) => slo.threshold * (0.1 + 0.8 * u),
+                (GoodWhen::AtMost, true) => slo.threshold * (1.1 + u),
+                (GoodWhen::AtLeast, false) => slo.threshold + (100.0 - slo.threshold) * u,
+                (GoodWhen::AtLeast, true) => slo.threshold * (0.5 + 0.4 * u),
+            };
+            records.push(Measurement {
+                metric: slo.metric.clone(),
+                value,
+                unit: unit.clone(),
+                timestamp: t,
+                aggregate_id: format!("{}-{t}", slo.name),
+                event_id: format!("e-{}-{t}", slo.name),
+                dimensions: BTreeMap::new(),
+                delivery: Delivery::Published,
+                test_run_id: None,
+            });
+            t += if outage { 5 * 60_000 } else { 30 * 60_000 };
+        }
+    }
+    records
+}
+
 /// The HTML of each SLO's section, by SLO name.
 fn sections(html: &str) -> BTreeMap<String, String> {
     html.split("<section class=\"slo\"")
@@ -155,8 +205,59 @@ fn at<'a>(json: &'a Value, path: &str) -> &'a Value {
 
 #[test]
 fn the_numbers_shown_are_the_numbers_of_report_json() {
-    let (catalog, json, html) = sample_report();
+    let catalog = Catalog::default_catalog();
+    for (catalog, json, html) in [
+        sample_report(),
+        report_of(&catalog, four_weeks(&catalog), "four generated weeks"),
+    ] {
+        numbers_match(&catalog, &json, &html);
+    }
+}
+
+#[test]
+fn the_alerts_that_fired_are_marked_on_the_burn_down() {
+    let catalog = Catalog::default_catalog();
+    let (_, json, html) = report_of(&catalog, four_weeks(&catalog), "four generated weeks");
     let sections = sections(&html);
+    let identity = &sections["identity-lead-time"];
+    assert!(
+        identity.contains("<tr data-episode=\"page\">"),
+        "the outage paged"
+    );
+    let burn_down = &identity[identity.find("data-chart=\"burn-down\"").unwrap()
+        ..identity.find("data-chart=\"values\"").unwrap()];
+    assert!(
+        burn_down.contains("<rect"),
+        "the page is drawn as a band on the burn-down"
+    );
+    let account = &sections["account-lead-time"];
+    assert!(
+        account.contains("<tr data-episode=\"ticket\">"),
+        "the slow burn opened a ticket"
+    );
+    assert!(
+        !account.contains("<tr data-episode=\"page\">"),
+        "and did not page"
+    );
+    let quiet = &sections["project-lead-time"];
+    assert!(!quiet.contains("data-episode"), "0.5 % bad of a 90 % SLO fires nothing");
+    let identity_json = json["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "identity-lead-time")
+        .unwrap();
+    assert!(
+        identity_json["error_budget"]["left_percent"]
+            .as_f64()
+            .unwrap()
+            < 100.0
+    );
+}
+
+/// Each number of each SLO's section is the JSON's, exactly and as printed.
+fn numbers_match(catalog: &Catalog, json: &Value, html: &str) {
+    let sections = sections(html);
     assert_eq!(sections.len(), catalog.slos.len(), "a section per SLO");
     for slo in json["slos"].as_array().expect("slos") {
         let name = slo["name"].as_str().unwrap();
@@ -171,6 +272,7 @@ fn the_numbers_shown_are_the_numbers_of_report_json() {
             "error_budget.left",
             "error_budget.left_percent",
             "status",
+            "burn_rates.0.burn_rate",
         ] {
             assert!(
                 fields.contains(&required),
@@ -280,8 +382,22 @@ fn the_console_check_sees_a_script_error_and_a_blocked_fetch() {
 #[ignore = "needs chromium (scripts/setup.sh); run by scripts/test.sh"]
 fn the_sample_report_opens_in_chromium_with_every_slo_and_chart_drawn() {
     let (catalog, json, html) = sample_report();
-    let page = out_dir().join("report.html");
-    std::fs::write(&page, &html).unwrap();
+    opens_in_chromium("report", &catalog, &json, &html);
+}
+
+#[test]
+#[ignore = "needs chromium (scripts/setup.sh); run by scripts/test.sh"]
+fn four_generated_weeks_open_in_chromium_with_every_slo_and_chart_drawn() {
+    let catalog = Catalog::default_catalog();
+    let (catalog, json, html) = report_of(&catalog, four_weeks(&catalog), "four generated weeks");
+    opens_in_chromium("report-four-weeks", &catalog, &json, &html);
+}
+
+/// Opens `html` in Chromium: no console message, a section per SLO with its
+/// three charts drawn (a dot per value), and a screenshot `NAME.png` at laptop width.
+fn opens_in_chromium(name: &str, catalog: &Catalog, json: &Value, html: &str) {
+    let page = out_dir().join(format!("{name}.html"));
+    std::fs::write(&page, html).unwrap();
 
     let (dom, log) = chromium(&["--dump-dom"], &page);
     assert_eq!(
@@ -290,10 +406,7 @@ fn the_sample_report_opens_in_chromium_with_every_slo_and_chart_drawn() {
         "no console message"
     );
     let sections = sections(&dom);
-    assert_eq!(
-        sections.keys().cloned().collect::<Vec<_>>().len(),
-        catalog.slos.len()
-    );
+    assert_eq!(sections.len(), catalog.slos.len());
     for slo in json["slos"].as_array().unwrap() {
         let name = slo["name"].as_str().unwrap();
         let section = sections
@@ -324,15 +437,10 @@ fn the_sample_report_opens_in_chromium_with_every_slo_and_chart_drawn() {
         );
     }
 
-    let shot = out_dir().join("report.png");
+    let shot = out_dir().join(format!("{name}.png"));
     let _ = std::fs::remove_file(&shot);
-    let (_, log) = chromium(
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1366,900",
-        ],
-        &page,
-    );
+    let size = "--window-size=1366,900";
+    let (_, log) = chromium(&[&format!("--screenshot={}", shot.display()), size], &page);
     assert_eq!(
         console_lines(&log),
         Vec::<&str>::new(),
