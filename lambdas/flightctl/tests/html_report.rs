@@ -115,8 +115,10 @@ fn report_of(
 
 /// Four weeks of generated traffic for every SLO of the default catalog, a
 /// value every 30 minutes with 0.5 % bad, and two incidents: a 4-hour outage
-/// of identities six days ago (every value bad, every 5 minutes: it pages)
-/// and two days of slow account creation ten days ago (30 % bad: a ticket).
+/// of project and identity creation six days ago (every value bad, every 5
+/// minutes: identities page; projects, a `severity: ticket` SLO, open a
+/// ticket) and two days of slow project assignment ten days ago (30 % bad:
+/// a ticket).
 fn four_weeks(catalog: &Catalog) -> Vec<Measurement> {
     let mut seed: u64 = 42;
     let mut uniform = move || {
@@ -133,9 +135,9 @@ fn four_weeks(catalog: &Catalog) -> Vec<Measurement> {
             .to_string();
         let mut t = NOW - 28 * 24 * HOUR + 10 * 60_000;
         while t < NOW - HOUR {
-            let outage = slo.name == "identity-lead-time"
+            let outage = ["project-lead-time", "identity-lead-time"].contains(&slo.name.as_str())
                 && (NOW - 6 * 24 * HOUR..NOW - 6 * 24 * HOUR + 4 * HOUR).contains(&t);
-            let slow = slo.name == "account-lead-time"
+            let slow = slo.name == "project-assigned-lead-time"
                 && (NOW - 10 * 24 * HOUR..NOW - 8 * 24 * HOUR).contains(&t);
             let bad = outage || uniform() < if slow { 0.3 } else { 0.005 };
             let u = uniform();
@@ -219,36 +221,43 @@ fn the_alerts_that_fired_are_marked_on_the_burn_down() {
     let catalog = Catalog::default_catalog();
     let (_, json, html) = report_of(&catalog, four_weeks(&catalog), "four generated weeks");
     let sections = sections(&html);
-    let identity = &sections["identity-lead-time"];
+    let episodes = |name: &str, severity: &str| {
+        sections[name]
+            .matches(&format!("<tr data-episode=\"{severity}\">"))
+            .count()
+    };
     assert!(
-        identity.contains("<tr data-episode=\"page\">"),
+        episodes("identity-lead-time", "page") > 0,
         "the outage paged"
     );
+    let identity = &sections["identity-lead-time"];
     let burn_down = &identity[identity.find("data-chart=\"burn-down\"").unwrap()
         ..identity.find("data-chart=\"values\"").unwrap()];
     assert!(
         burn_down.contains("<rect"),
         "the page is drawn as a band on the burn-down"
     );
-    let account = &sections["account-lead-time"];
     assert!(
-        account.contains("<tr data-episode=\"ticket\">"),
-        "the slow burn opened a ticket"
+        episodes("project-lead-time", "ticket") > 0 && episodes("project-lead-time", "page") == 0,
+        "a ticket SLO's outage opens a ticket, no page"
     );
     assert!(
-        !account.contains("<tr data-episode=\"page\">"),
-        "and did not page"
+        episodes("project-assigned-lead-time", "ticket") > 0
+            && episodes("project-assigned-lead-time", "page") == 0,
+        "the slow burn opened a ticket, no page"
     );
-    let quiet = &sections["project-lead-time"];
-    assert!(!quiet.contains("data-episode"), "0.5 % bad of a 90 % SLO fires nothing");
-    let identity_json = json["slos"]
+    assert!(
+        !sections["resource-compliance-lead-time"].contains("data-episode"),
+        "0.5 % bad of a 90 % SLO fires nothing"
+    );
+    let outage_json = json["slos"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["name"] == "identity-lead-time")
+        .find(|s| s["name"] == "project-lead-time")
         .unwrap();
     assert!(
-        identity_json["error_budget"]["left_percent"]
+        outage_json["error_budget"]["left_percent"]
             .as_f64()
             .unwrap()
             < 100.0

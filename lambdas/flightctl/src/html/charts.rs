@@ -216,9 +216,17 @@ pub fn values(view: &SloView) -> Result<String> {
                 THRESHOLD.stroke_width(2),
             ))
             .map_err(|e| anyhow!("{e}"))?;
-        let dots = view.points.iter().map(|p| {
+        // Smaller dots when there are many, so that the bad ones stand out.
+        let radius = if view.points.len() > 200 { 2 } else { 4 };
+        // Good first, bad over them.
+        let ordered = view
+            .points
+            .iter()
+            .filter(|p| p.good)
+            .chain(view.points.iter().filter(|p| !p.good));
+        let dots = ordered.map(|p| {
             let colour = if p.good { GOOD } else { BAD };
-            Circle::new((p.at, p.value), 4, colour.filled())
+            Circle::new((p.at, p.value), radius, colour.filled())
         });
         chart.draw_series(dots).map_err(|e| anyhow!("{e}"))?;
         if view.points.is_empty() {

@@ -146,7 +146,7 @@ fn overview(report: &Report) -> String {
             anchor = anchor(view),
             badge = badge(view),
             objective = escape(&objective_text(view)),
-            period = axis::duration((s.until - 1 - s.since) as f64 / 1000.0),
+            period = axis::duration((s.until - s.since) as f64 / 1000.0),
             values = cell("values", Some(s.values as f64), &s.values.to_string()),
             bad = cell("bad", Some(s.bad() as f64), &s.bad().to_string()),
             attainment = cell("attainment_percent", s.attainment(), &attainment_text(view)),
@@ -218,7 +218,12 @@ fn burn_rates(view: &SloView) -> String {
             duration_text(r.window),
             axis::number(r.factor)
         );
-        let text = format!("{} of {} values", axis::number(r.burn), r.values);
+        let text = format!(
+            "{} ({}/{} bad)",
+            axis::number(r.burn),
+            r.values - r.good,
+            r.values
+        );
         let mut td = cell(&format!("burn_rates.{i}.burn_rate"), Some(r.burn), &text);
         if r.firing {
             td = td.replacen("class=\"num\"", "class=\"num alarm\"", 1);
@@ -254,7 +259,7 @@ fn section(view: &SloView) -> Result<String> {
         badge = badge(view),
         metric = escape(&s.slo.metric),
         since = format_time(s.since),
-        until = format_time(s.until - 1),
+        until = format_time(s.until),
     );
     out.push_str(&summary(view));
     out.push_str("<div class=\"charts\">");
