@@ -5,13 +5,15 @@ read back through the AWS API and compared.
 
 What must be equal: the bus; each rule's name, bus and event pattern; each
 target's id, the name of what it invokes and its dead-letter queue; the
-dead-letter queues; the tables' keys and indexes; the SLO alarms; the
+dead-letter queues; the tables' keys and indexes; the SLO burn-rate alarms
+(metric math, every field) and composite alarms (rule and description); the
 dashboard; and the environment each function runs with. What differs by
 design (README, "The local stack, and why a dispatcher") is checked to be
 exactly that: rules target an SQS queue named as the function instead of the
 function (a redrive policy to the same dead-letter queue standing in for
-Lambda's retries and on-failure destination), the settle schedule and the
-operational alarms (on Lambda and SQS metrics) exist only in AWS.
+Lambda's retries and on-failure destination), the settle schedule, the
+operational alarms (on Lambda and SQS metrics) and the composite alarms'
+actions (the SNS topics) exist only in AWS.
 """
 
 import json
@@ -29,8 +31,11 @@ from moto_service import CREDENTIALS
 LOCAL_REGION = "us-west-2"
 ALARM_FIELDS = [
     "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "ExtendedStatistic",
-    "ComparisonOperator", "Threshold", "Period", "EvaluationPeriods", "TreatMissingData",
+    "ComparisonOperator", "Threshold", "Period", "EvaluationPeriods", "DatapointsToAlarm", "TreatMissingData",
+    "Metrics", "ActionsEnabled", "AlarmActions", "OKActions",
 ]
+# The composite alarms' actions notify the SNS topics, which exist only in AWS.
+COMPOSITE_ALARM_FIELDS = ["AlarmName", "AlarmDescription", "AlarmRule", "ActionsEnabled"]
 
 
 class Account:
@@ -89,8 +94,12 @@ class Account:
         return found
 
     def alarms(self):
-        alarms = self.cloudwatch.describe_alarms()["MetricAlarms"]
+        alarms = self.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
         return {a["AlarmName"]: {f: normalise(a.get(f)) for f in ALARM_FIELDS} for a in alarms}
+
+    def composite_alarms(self):
+        alarms = self.cloudwatch.describe_alarms(AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        return {a["AlarmName"]: {f: a.get(f) for f in COMPOSITE_ALARM_FIELDS} for a in alarms}
 
     def dashboards(self):
         names = [d["DashboardName"] for d in self.cloudwatch.list_dashboards()["DashboardEntries"]]
@@ -106,9 +115,21 @@ def keys(schema):
 
 
 def normalise(value):
-    if isinstance(value, list):
+    """Dimensions as sorted pairs, metric queries sorted by id, lists sorted."""
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "Name" in value[0]:
         return sorted((d["Name"], d["Value"]) for d in value)
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "Id" in value[0]:
+        return sorted((json.dumps(query_normalised(q), sort_keys=True) for q in value))
+    if isinstance(value, list):
+        return sorted(value)
     return value
+
+
+def query_normalised(query):
+    stat = query.get("MetricStat")
+    if stat:
+        stat = dict(stat, Metric=dict(stat["Metric"], Dimensions=normalise(stat["Metric"].get("Dimensions", []))))
+    return dict(query, MetricStat=stat)
 
 
 def root_settings(root_dir):
@@ -191,11 +212,17 @@ def differences(endpoint, environment, region, enable_capture, flight_local):
 
     expect("tables", local.tables(), applied.tables())
     applied_alarms = applied.alarms()
-    slo_alarms = {name for name in applied_alarms if name in {a["alarm_name"] for a in outputs["slo_alarms"].values()}}
-    expect("alarms (the SLO alarms; operational ones watch Lambda and SQS)", local.alarms(), {n: applied_alarms[n] for n in slo_alarms})
+    slo_alarms = {name for name in applied_alarms if name in outputs["slo_window_alarms"]}
+    if slo_alarms != set(outputs["slo_window_alarms"]):
+        problems.append(f"burn-rate alarms of the catalog module missing in the apply: {sorted(set(outputs['slo_window_alarms']) - slo_alarms)}")
+    expect("alarms (the SLO burn-rate alarms; operational ones watch Lambda and SQS)", local.alarms(), {n: applied_alarms[n] for n in slo_alarms})
+    local_composites, applied_composites = local.composite_alarms(), applied.composite_alarms()
+    if set(applied_composites) != set(outputs["slo_composite_alarms"]):
+        problems.append(f"composite alarms of the apply: {sorted(applied_composites)}; expected the catalog module's")
+    expect("composite alarms (rule and description; their actions notify AWS's SNS topics)", local_composites, applied_composites)
     expect("dashboards", local.dashboards(), applied.dashboards())
     summary = (f"{len(local_rules)} rules, {len(local_queues)} queues, {len(local.tables())} tables, "
-               f"{len(local.alarms())} SLO alarms, {len(local.dashboards())} dashboard")
+               f"{len(local.alarms())} burn-rate alarms, {len(local_composites)} composite alarms, {len(local.dashboards())} dashboard")
     return problems, summary
 
 

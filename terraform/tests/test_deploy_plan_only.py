@@ -55,7 +55,7 @@ class DeployPlanOnlyTest(unittest.TestCase):
             )
             output = run.stdout + run.stderr
             self.assertEqual(run.returncode, 0, output[-3000:])
-            self.assertRegex(output, r"Plan:\S* 226 to add, 0 to change, 0 to destroy")
+            self.assertRegex(output, r"Plan:\S* 277 to add, 0 to change, 0 to destroy")
             self.assertIn("deploy: plan only: the changes above are NOT applied", output)
             self.assertNotIn("deploy: terraform apply", output)
             functions = boto3.client("lambda", **options).list_functions()["Functions"]

@@ -1,6 +1,6 @@
 """The project's moto launcher (scripts/moto_server.py) answers as AWS does
-where plain moto does not: the SLO alarms' percentile-rank statistics and a
-function's KMS key survive a round trip through the API."""
+where plain moto does not: percentile-rank statistics, the SLOs' composite
+alarms and a function's KMS key survive a round trip through the API."""
 
 import io
 import json
@@ -68,6 +68,29 @@ class MotoLauncherTest(unittest.TestCase):
                 with self.assertRaises(self.cloudwatch.exceptions.ClientError) as refused:
                     self.put_alarm("undocumented", statistic)
                 self.assertEqual(refused.exception.response["Error"]["Code"], "InvalidParameterValue")
+
+    def test_a_burn_rate_alarm_and_its_composite_alarm_round_trip(self):
+        query = lambda id, stat: {
+            "Id": id, "ReturnData": False,
+            "MetricStat": {"Metric": {"Namespace": "FlightController", "MetricName": "ProjectLeadTime",
+                                      "Dimensions": [{"Name": "Environment", "Value": "dev"}]}, "Period": 3600, "Stat": stat},
+        }
+        self.cloudwatch.put_metric_alarm(
+            AlarmName="burn-1h", ComparisonOperator="GreaterThanThreshold", Threshold=5, EvaluationPeriods=1,
+            DatapointsToAlarm=1, TreatMissingData="notBreaching",
+            Metrics=[query("good", "PR(:259200)"), query("n", "SampleCount"),
+                     {"Id": "burn", "Expression": "IF(n >= 3, (100 - good) / 10, 0)", "Label": "burn rate 1h", "ReturnData": True}],
+        )
+        rule = 'ALARM("burn-1h") AND ALARM("burn-1h")'
+        topic = "arn:aws:sns:eu-west-1:123456789012:flight-controller-dev-page"
+        self.cloudwatch.put_composite_alarm(AlarmName="slo-page", AlarmRule=rule, ActionsEnabled=True, AlarmActions=[topic], OKActions=[topic])
+        described = self.cloudwatch.describe_alarms(AlarmNames=["burn-1h", "slo-page"], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        [burn], [composite] = described["MetricAlarms"], described["CompositeAlarms"]
+        self.assertEqual([q["Id"] for q in burn["Metrics"]], ["good", "n", "burn"])
+        self.assertEqual(burn["Metrics"][0]["MetricStat"]["Stat"], "PR(:259200)")
+        self.assertEqual((composite["AlarmRule"], composite["AlarmActions"], composite["OKActions"]), (rule, [topic], [topic]))
+        self.cloudwatch.delete_alarms(AlarmNames=["slo-page", "burn-1h"])
+        self.assertEqual(self.cloudwatch.describe_alarms(AlarmNames=["slo-page"])["CompositeAlarms"], [])
 
     def test_a_functions_kms_key_round_trips(self):
         role = self.iam.create_role(RoleName="kms-round-trip", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))

@@ -103,9 +103,14 @@ class ResourceModuleTest(unittest.TestCase):
         catalog = self.hcl["module"]["catalog"]
         self.assertEqual(unwrap(catalog["source"]), "../catalog")
         self.assertEqual(self.resolve_local("${local.functions}"), "${module.catalog.functions}")
+        self.assertEqual(self.resolve_local("${local.alarms}"), "${module.catalog.operational_alarms}")
         self.assertEqual(
-            self.resolve_local("${local.alarms}"),
-            "${merge(module.catalog.slo_alarms,module.catalog.operational_alarms)}",
+            expression(self.resources["aws_cloudwatch_metric_alarm"]["slo_window"]["for_each"]),
+            "${module.catalog.slo_window_alarms}",
+        )
+        self.assertEqual(
+            expression(self.resources["aws_cloudwatch_composite_alarm"]["slo"]["for_each"]),
+            "${module.catalog.slo_composite_alarms}",
         )
 
     def test_every_function_resource_iterates_over_the_catalog_functions(self):
@@ -206,13 +211,18 @@ class ResourceModuleTest(unittest.TestCase):
 
     def test_every_event_type_function_and_slo_has_its_alarms(self):
         alarms = self.resources["aws_cloudwatch_metric_alarm"]
-        self.assertEqual(len(alarms), 1)
-        alarm = next(iter(alarms.values()))
-        self.assertEqual(expression(alarm["for_each"]), "${local.alarms}")
+        self.assertEqual(set(alarms), {"this", "slo_window"})
+        self.assertEqual(expression(alarms["this"]["for_each"]), "${local.alarms}")
         for actions in ("alarm_actions", "ok_actions"):
-            self.assertIn("aws_sns_topic.alerts[each.value.severity].arn", expression(alarm[actions]))
+            self.assertIn("aws_sns_topic.alerts[each.value.severity].arn", expression(alarms["this"][actions]))
+            # The burn-rate alarms notify no one; their composite alarms do.
+            self.assertNotIn(actions, alarms["slo_window"])
+            self.assertIn(
+                "aws_sns_topic.alerts[each.value.severity].arn",
+                expression(self.resources["aws_cloudwatch_composite_alarm"]["slo"][actions]),
+            )
 
-        names = set(self.outputs["slo_alarms"]) | set(self.outputs["operational_alarms"])
+        names = set(self.outputs["operational_alarms"])
         for key, function in self.outputs["functions"].items():
             for suffix in ("errors", "throttles", "dead-letters"):
                 self.assertIn(f"{key}-{suffix}", names)
@@ -224,9 +234,18 @@ class ResourceModuleTest(unittest.TestCase):
                 self.assertEqual(alarm["metric_name"], metric)
                 self.assertEqual(alarm["namespace"], self.catalog["namespace"])
                 self.assertEqual(alarm["dimensions"]["EventType"], name)
+        window_alarms, composites = self.outputs["slo_window_alarms"], self.outputs["slo_composite_alarms"]
         for slo in self.catalog["slos"]:
-            self.assertEqual(self.outputs["slo_alarms"][f"slo-{slo['name']}"]["metric_name"], slo["metric"])
-        severities = {a["severity"] for a in self.outputs["slo_alarms"].values()} | {
+            with self.subTest(slo["name"]):
+                mine = [a for a in window_alarms.values() if a["slo"] == slo["name"]]
+                self.assertTrue(mine, "every SLO has burn-rate alarms")
+                self.assertTrue(all(a["metric_name"] == slo["metric"] for a in mine))
+                paged = [c for c in composites.values() if c["slo"] == slo["name"]]
+                self.assertTrue(paged, "every SLO has a composite alarm")
+                for composite in paged:
+                    for pair in composite["pairs"]:
+                        self.assertLessEqual(set(pair), set(window_alarms), "a composite names only burn-rate alarms that exist")
+        severities = {c["severity"] for c in composites.values()} | {
             a["severity"] for a in self.outputs["operational_alarms"].values()
         }
         self.assertLessEqual(severities, set(self.outputs["names"]["alert_topics"]))

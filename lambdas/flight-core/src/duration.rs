@@ -45,11 +45,11 @@ pub fn parse_duration(text: &str, units: &[char]) -> Result<Seconds, String> {
 /// The canonical text of a duration: the largest unit that divides it
 /// (`15m`, `1h`, `6h`, `3d`; `90m` stays `90m`), seconds as `Ns`.
 pub fn duration_text(seconds: Seconds) -> String {
-    if seconds > 0 && seconds % DAY == 0 {
+    if seconds > 0 && seconds.is_multiple_of(DAY) {
         format!("{}d", seconds / DAY)
-    } else if seconds > 0 && seconds % HOUR == 0 {
+    } else if seconds > 0 && seconds.is_multiple_of(HOUR) {
         format!("{}h", seconds / HOUR)
-    } else if seconds > 0 && seconds % MINUTE == 0 {
+    } else if seconds > 0 && seconds.is_multiple_of(MINUTE) {
         format!("{}m", seconds / MINUTE)
     } else {
         format!("{seconds}s")

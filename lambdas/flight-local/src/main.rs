@@ -9,6 +9,7 @@
 //!
 //! Test runs on the stack are `flightctl test-run` (scripts/put-events.sh).
 
+mod alarms;
 mod dispatch;
 mod local_env;
 mod stack;

@@ -9,12 +9,13 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_eventbridge::types::{DeadLetterConfig, Target};
 use aws_sdk_sqs::types::QueueAttributeName;
 use flight_aws::{DynamoCapture, DynamoStore, SdkConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::alarms::{self, SloAlarms};
 
 /// Seconds a message stays invisible after a failed delivery, before it is tried again.
 const VISIBILITY_TIMEOUT_SECONDS: &str = "5";
@@ -34,7 +35,7 @@ pub struct Stack {
     pub namespace: String,
     /// The CloudWatch dashboard's name.
     pub dashboard: String,
-    /// The prefix of the SLO alarms' names.
+    /// The prefix every SLO alarm name starts with (`<prefix>-<environment>-slo-`).
     pub slo_alarm_prefix: String,
     pub functions: Vec<LocalFunction>,
 }
@@ -134,8 +135,8 @@ impl Clients {
     }
 }
 
-/// Creates the bus, a rule and queue per function, the tables, the SLO alarms
-/// and the dashboard, from the catalog module's outputs. Safe to run twice.
+/// Creates the bus, a rule and queue per function, the tables, the SLO
+/// burn-rate and composite alarms and the dashboard, from the catalog module's outputs. Safe to run twice.
 pub async fn provision(outputs: Value, clients: &Clients) -> Result<Stack> {
     let outputs = Outputs(outputs);
     let bus = outputs.text("names", &["event_bus"])?;
@@ -204,7 +205,18 @@ pub async fn provision(outputs: Value, clients: &Clients) -> Result<Stack> {
         functions.iter().filter(|f| f.queue_url.is_some()).count()
     );
 
-    let slo_alarm_prefix = alarms(&clients.cloudwatch, outputs.get("slo_alarms")?).await;
+    let slo_alarms = SloAlarms::from_outputs(
+        outputs.get("slo_window_alarms")?,
+        outputs.get("slo_composite_alarms")?,
+        outputs.get("slo_alarm_texts").ok(),
+    )?;
+    for line in alarms::create(&clients.cloudwatch, &slo_alarms)
+        .await
+        .report()
+    {
+        eprintln!("{line}");
+    }
+    let slo_alarm_prefix = slo_alarms.name_prefix().unwrap_or_default();
     match clients
         .cloudwatch
         .put_dashboard()
@@ -316,65 +328,6 @@ async fn route(
         .await
         .map_err(|e| failed(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
     Ok(())
-}
-
-/// Creates the SLO alarms where the emulator takes them; returns the prefix
-/// their names share.
-async fn alarms(cloudwatch: &aws_sdk_cloudwatch::Client, definitions: &Value) -> String {
-    let mut created = 0;
-    let mut refused = Vec::new();
-    let mut prefix = String::new();
-    for alarm in definitions.as_object().into_iter().flat_map(|m| m.values()) {
-        let text = |name: &str| alarm.get(name).and_then(Value::as_str);
-        let number = |name: &str| alarm.get(name).and_then(Value::as_f64).unwrap_or_default();
-        let Some(name) = text("alarm_name") else {
-            continue;
-        };
-        if let Some(at) = name.find("-slo-") {
-            prefix = name[..at + 5].to_string();
-        }
-        let mut request = cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .set_alarm_description(text("description").map(str::to_string))
-            .set_namespace(text("namespace").map(str::to_string))
-            .set_metric_name(text("metric_name").map(str::to_string))
-            .comparison_operator(ComparisonOperator::from(
-                text("comparison_operator").unwrap_or("LessThanThreshold"),
-            ))
-            .threshold(number("threshold"))
-            .period(number("period") as i32)
-            .evaluation_periods(number("evaluation_periods").max(1.0) as i32)
-            .set_treat_missing_data(text("treat_missing_data").map(str::to_string))
-            .set_statistic(text("statistic").map(Statistic::from))
-            .set_extended_statistic(text("extended_statistic").map(str::to_string));
-        for (key, value) in alarm["dimensions"].as_object().into_iter().flatten() {
-            request = request.dimensions(
-                Dimension::builder()
-                    .name(key)
-                    .value(value.as_str().unwrap_or_default())
-                    .build(),
-            );
-        }
-        match request.send().await {
-            Ok(_) => created += 1,
-            Err(e) => refused.push(format!(
-                "{name}: {}",
-                e.message().map(str::to_string).unwrap_or_else(|| {
-                    aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string()
-                })
-            )),
-        }
-    }
-    eprintln!("provision: {created} SLO alarms");
-    if !refused.is_empty() {
-        eprintln!(
-            "provision: {} SLO alarms not created, the emulator refuses them (CloudWatch takes them):\n  {}",
-            refused.len(),
-            refused.join("\n  ")
-        );
-    }
-    prefix
 }
 
 #[cfg(test)]

@@ -205,9 +205,10 @@ pub fn text(plan: &Plan, source: &str, results: &[SloEpisodes]) -> String {
     for result in results {
         let _ = writeln!(
             out,
-            "\n{} ({} records): {}",
+            "\n{} ({} record{}): {}",
             result.slo.name,
             result.records,
+            if result.records == 1 { "" } else { "s" },
             match result.episodes.len() {
                 0 => "nothing fired".to_string(),
                 n => format!("{n} episode(s)"),

@@ -7,16 +7,26 @@ use flight_core::duration::{decimal_text, duration_text};
 use serde_json::{json, Value};
 
 /// `1h 20.00 > x10 (60 values)`: the window, its burn rate, the factor it is
-/// compared with (`>` when in ALARM) and how many values it held.
+/// compared with (`>` when in ALARM) and how many values it held. A burn
+/// within 0.005 of the factor gets 4 decimals, so `0.9307 > x0.93` reads right.
 pub fn text(r: &WindowReading) -> String {
     format!(
-        "{} {:.2} {} x{} ({} values)",
+        "{} {} {} x{} ({} values)",
         duration_text(r.window),
-        r.burn,
+        burn_text(r),
         if r.firing { ">" } else { "<=" },
         decimal_text(r.factor, 2),
         r.values
     )
+}
+
+/// The burn rate with 2 decimals, or 4 when 2 would round it onto its factor.
+pub fn burn_text(r: &WindowReading) -> String {
+    if (r.burn - r.factor).abs() < 0.005 && r.burn != r.factor {
+        format!("{:.4}", r.burn)
+    } else {
+        format!("{:.2}", r.burn)
+    }
 }
 
 /// The reading as JSON.
@@ -60,5 +70,11 @@ mod tests {
         assert_eq!(text(&reading), "1h 20.00 > x10 (60 values)");
         assert_eq!(to_json(&reading)["state"], "ALARM");
         assert_eq!(to_json(&reading)["window"], "1h");
+        let close = WindowReading {
+            burn: 0.930_7,
+            factor: 0.93,
+            ..reading
+        };
+        assert_eq!(text(&close), "1h 0.9307 > x0.93 (60 values)");
     }
 }

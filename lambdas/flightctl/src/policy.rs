@@ -15,12 +15,16 @@ use serde_json::{json, Value};
 
 use crate::report::threshold_text;
 
-/// When a severity fires in a total outage, for people: `31m`, `never`, `-` (no such rule).
-fn after_text(times: &[TimeToAlert], severity: Severity) -> String {
+/// When a severity fires in a total outage, for people: `33m`, `3h26m`,
+/// `never`, or why it has no alarm of that severity.
+fn after_text(slo: &Slo, times: &[TimeToAlert], severity: Severity) -> String {
     match times.iter().find(|t| t.severity == severity) {
-        Some(TimeToAlert { after: Some(s), .. }) => duration_text(*s),
+        Some(TimeToAlert { after: Some(s), .. }) => crate::duration::format(*s as i64 * 1000),
         Some(TimeToAlert { after: None, .. }) => "never".into(),
-        None => "- (no rule)".into(),
+        None if severity == Severity::Page && slo.severity == Severity::Ticket => {
+            "never (severity: ticket)".into()
+        }
+        None => format!("never (no {} rule)", severity.as_str()),
     }
 }
 
@@ -56,6 +60,24 @@ pub fn text(catalog: &Catalog) -> String {
         duration_text(alerting.sweep_interval),
         alerting.min_values
     );
+    let severity_text = |rule: &AlertRule| {
+        if rule.severity == rule.rule_severity {
+            rule.severity.as_str().to_string()
+        } else {
+            format!(
+                "{} (as {})",
+                rule.rule_severity.as_str(),
+                rule.severity.as_str()
+            )
+        }
+    };
+    let width = catalog
+        .slos
+        .iter()
+        .flat_map(|s| &s.alerting.rules)
+        .map(|r| severity_text(r).len())
+        .max()
+        .unwrap_or(0);
     for slo in &catalog.slos {
         let times = time_to_alert(catalog, slo);
         let _ = writeln!(
@@ -71,6 +93,7 @@ pub fn text(catalog: &Catalog) -> String {
             let _ = writeln!(out, "  min_values {}", slo.alerting.min_values);
         }
         for rule in &slo.alerting.rules {
+<<<<<<< HEAD
             let severity = if rule.severity == rule.rule_severity {
                 rule.severity.as_str().to_string()
             } else {
@@ -80,6 +103,9 @@ pub fn text(catalog: &Catalog) -> String {
                     rule.severity.as_str()
                 )
             };
+=======
+            let severity = severity_text(rule);
+>>>>>>> alert-cli
             let factor = if rule.capped {
                 format!(
                     "factor {} requested, {} effective (capped at half the highest burn)",
@@ -91,7 +117,7 @@ pub fn text(catalog: &Catalog) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {severity:<6}  long {:>4}  short {:>4}  {}: {factor}",
+                "  {severity:<width$}  long {:>4}  short {:>4}  {}: {factor}",
                 duration_text(rule.long_window),
                 duration_text(rule.short_window),
                 threshold_written(rule),
@@ -99,9 +125,9 @@ pub fn text(catalog: &Catalog) -> String {
         }
         let _ = writeln!(
             out,
-            "  a total outage pages after {}, tickets after {}",
-            after_text(&times, Severity::Page),
-            after_text(&times, Severity::Ticket)
+            "  time to alert in a total outage: page {}, ticket {}",
+            after_text(slo, &times, Severity::Page),
+            after_text(slo, &times, Severity::Ticket)
         );
     }
     out

@@ -349,6 +349,14 @@ fn the_names_and_alarms_rust_derives_are_the_catalog_modules_outputs() {
 fn assert_alarms_agree(catalog: &Catalog, deployment: &Deployment, out: &Value, at: &str) {
     let value = |name: &str| &out[name]["value"];
     let (windows, composites) = alarm_definitions(catalog, deployment);
+    for slo in &catalog.slos {
+        assert!(
+            windows.iter().any(|w| w.slo == slo.name)
+                && composites.iter().any(|c| c.slo == slo.name),
+            "{at}: SLO {} has window and composite alarms",
+            slo.name
+        );
+    }
 
     let module = value("slo_window_alarms")
         .as_object()

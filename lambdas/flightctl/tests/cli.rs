@@ -32,6 +32,59 @@ fn validate_accepts_the_default_catalog_wherever_it_runs() {
 }
 
 #[test]
+fn validate_shows_each_slos_rules_and_how_long_a_total_outage_takes_to_alert() {
+    let out = flightctl(&["validate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // guardrail-lead-time: 95 % over 28 days, highest burn 20; its 1h page
+    // asks for 13.44 and gets 10 (half of 20).
+    let section: Vec<&str> = stdout
+        .split("\n\n")
+        .find(|s| s.starts_with("SLO guardrail-lead-time:"))
+        .unwrap_or_default()
+        .lines()
+        .collect();
+    assert_eq!(
+        section,
+        [
+            "SLO guardrail-lead-time: 95% <= 1d over 28d (highest burn 20x); notifies at most: page",
+            "  page              long   1h  short  15m  2% of the budget: factor 13.44 requested, 10 effective (capped at half the highest burn)",
+            "  page              long   6h  short  30m  5% of the budget: factor 5.6",
+            "  ticket            long   3d  short   6h  10% of the budget: factor 0.93",
+            "  time to alert in a total outage: page 33m, ticket 3h26m",
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("time to alert in a total outage: page never (severity: ticket), ticket 33m"),
+        "{stdout}"
+    );
+
+    let out = flightctl(&["validate", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["valid"], true);
+    let guardrail = json["alerting"]["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "guardrail-lead-time")
+        .unwrap();
+    let first = &guardrail["rules"][0];
+    assert_eq!(
+        (
+            first["requested_factor"].as_f64(),
+            first["effective_factor"].as_f64(),
+            first["capped"].as_bool()
+        ),
+        (Some(13.44), Some(10.0), Some(true))
+    );
+    assert_eq!(guardrail["total_outage_seconds_to"]["page"], 33 * 60);
+    assert_eq!(guardrail["total_outage_seconds_to"]["ticket"], 206 * 60);
+}
+
+#[test]
 fn validate_reports_a_broken_catalog_with_file_and_line_and_exits_1() {
     let dir = tempdir();
     let path = dir.join("broken.yaml");
@@ -202,6 +255,7 @@ fn verbs_that_talk_to_an_environment_say_how_to_name_one() {
         &["report"][..],
         &["health"],
         &["backfill", "--metric", "ProjectLeadTime"],
+        &["alerts", "backtest"],
     ] {
         let out = flightctl_nowhere(verb);
         assert_eq!(out.status.code(), Some(2), "{verb:?}");
@@ -218,6 +272,9 @@ fn verbs_that_talk_to_an_environment_say_how_to_name_one() {
     let out = flightctl_nowhere(&["report", "--env", "dev", "--since", "a week"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("e.g. 15m, 24h, 7d"));
+    let out = flightctl_nowhere(&["report", "--env", "dev", "--at", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("neither an RFC 3339 time"));
 }
 
 #[test]

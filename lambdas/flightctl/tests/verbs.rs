@@ -5,13 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{count_in, eventually, shown, text, Env, SMALL_CATALOG};
-use flight_core::memory::CollectingSink;
+use common::{count_in, event, eventually, ingest, shown, text, Env, SMALL_CATALOG};
 use flight_core::ports::{EventStore, StoredEvent};
-use flight_core::{Catalog, Delivery, FlightController, Millis, Settings, SystemClock};
+use flight_core::{Delivery, Millis};
 use serde_json::{json, Value};
 
 const HOUR: Millis = 3_600_000;
@@ -19,34 +17,6 @@ const DAY: Millis = 24 * HOUR;
 
 fn now() -> Millis {
     flight_core::replay::system_now()
-}
-
-/// An EventBridge event as a rule's target receives it.
-fn event(event_type: &str, aggregate: &str, id: &str, time: Millis) -> Value {
-    json!({
-        "version": "0", "id": format!("eb-{id}"), "detail-type": event_type, "source": "tests",
-        "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"event_id": id, "event_type": event_type, "aggregate_id": aggregate, "time": time / 1000},
-    })
-}
-
-/// Ingests events as the deployed functions do (lateness window 0: published
-/// and recorded at once), with the given catalog.
-async fn ingest(env: &Env, catalog: Catalog, events: &[Value]) {
-    let service = FlightController::new(
-        Arc::new(catalog),
-        env.store(),
-        CollectingSink::new(),
-        SystemClock,
-        Settings {
-            environment: Some(env.name.clone()),
-            lateness_window: 0,
-            ..Settings::default()
-        },
-    );
-    for e in events {
-        service.ingest(e, None).await.expect("ingested");
-    }
 }
 
 #[tokio::test]

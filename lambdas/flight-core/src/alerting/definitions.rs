@@ -96,11 +96,14 @@ pub fn slo_alarms(
     let composites = Severity::ALL
         .into_iter()
         .filter_map(|severity| {
-            let pairs: Vec<(String, String)> = pairs
-                .iter()
-                .filter(|(s, _)| *s == severity)
-                .map(|(_, pair)| pair.clone())
-                .collect();
+            let mut mine: Vec<(String, String)> = Vec::new();
+            for (_, pair) in pairs.iter().filter(|(s, _)| *s == severity) {
+                // Two rules with the same windows and factor are one pair.
+                if !mine.contains(pair) {
+                    mine.push(pair.clone());
+                }
+            }
+            let pairs = mine;
             (!pairs.is_empty()).then(|| CompositeAlarm {
                 name: deployment.slo_composite_alarm(&slo.name, severity.as_str()),
                 slo: slo.name.clone(),

@@ -249,8 +249,9 @@ pub fn episodes(
     found
 }
 
-/// The episodes of every SLO of `catalog` (or only `only`) over `[since, until]`,
-/// from measurement records visible `publish_delay` after their timestamps.
+/// The episodes of every SLO of `catalog` over `[since, until]`, in the order
+/// they fired (catalog order within a minute), from measurement records
+/// visible `publish_delay` after their timestamps.
 pub fn backtest(
     catalog: &Catalog,
     deployment: &Deployment,
@@ -259,7 +260,7 @@ pub fn backtest(
     since: Millis,
     until: Millis,
 ) -> Vec<Episode> {
-    catalog
+    let mut found: Vec<Episode> = catalog
         .slos
         .iter()
         .flat_map(|slo| {
@@ -267,5 +268,54 @@ pub fn backtest(
             let history = History::new(slo, measurements, publish_delay);
             episodes(&alarms, &history, since, until)
         })
-        .collect()
+        .collect();
+    found.sort_by_key(|e| e.fired_at);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(timestamp: Millis, delay: Millis, good: bool) -> Point {
+        Point {
+            timestamp,
+            visible_at: timestamp + delay,
+            good,
+        }
+    }
+
+    #[test]
+    fn a_window_counts_the_values_stamped_in_it_that_are_visible_by_then() {
+        // Stamped at 0..10 minutes, each visible 0 to 9 minutes later.
+        let points: Vec<Point> = (0..10)
+            .map(|k| point(k * MINUTE_MILLIS, (k % 4) * 3 * MINUTE_MILLIS, k % 3 != 0))
+            .collect();
+        let history = History::from_points(points.clone());
+        for at in (0..25).map(|m| m * MINUTE_MILLIS) {
+            for since in [0, 3 * MINUTE_MILLIS, at - 5 * MINUTE_MILLIS] {
+                let seen: Vec<&Point> = points
+                    .iter()
+                    .filter(|p| p.timestamp >= since && p.timestamp < at && p.visible_at <= at)
+                    .collect();
+                let naive = (
+                    seen.len() as u64,
+                    seen.iter().filter(|p| p.good).count() as u64,
+                );
+                assert_eq!(
+                    history.counts(since, at, at),
+                    naive,
+                    "at {at} since {since}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn whole_minutes_round_up() {
+        assert_eq!(minute_at_or_after(0), 0);
+        assert_eq!(minute_at_or_after(1), MINUTE_MILLIS);
+        assert_eq!(minute_at_or_after(-1), 0);
+        assert_eq!(minute_at_or_after(MINUTE_MILLIS), MINUTE_MILLIS);
+    }
 }

@@ -96,7 +96,8 @@ pub(super) fn global(raw: Option<RawAlerting>, issues: &mut Issues<'_>) -> Alert
         ..Alerting::default()
     };
     if let Some(rules) = raw.rules {
-        alerting.rules = rule_specs(rules, "alerting", alerting.publish_delay(), issues);
+        let delay = (alerting.publish_delay(), alerting.sweep_interval);
+        alerting.rules = rule_specs(rules, "alerting", delay, issues);
     }
     alerting
 }
@@ -116,9 +117,15 @@ fn min_values(raw: Option<u64>, at: &str, default: u64, issues: &mut Issues<'_>)
 fn rule_specs(
     raw: Vec<RawRule>,
     at: &str,
-    publish_delay: Seconds,
+    delay: (Seconds, Seconds),
     issues: &mut Issues<'_>,
 ) -> Vec<RuleSpec> {
+    if raw.is_empty() {
+        issues.add(
+            format!("{at}.rules"),
+            "must list at least one rule (leave `rules` out for the default ones)",
+        );
+    }
     let mut rules = Vec::new();
     for (j, rule) in raw.into_iter().enumerate() {
         let path = format!("{at}.rules[{j}]");
@@ -143,7 +150,7 @@ fn rule_specs(
             continue;
         };
         let before = issues.len();
-        check_windows(&path, long_window, short_window, publish_delay, issues);
+        check_windows(&path, (long_window, short_window), delay, issues);
         if issues.len() == before {
             rules.push(RuleSpec {
                 severity: rule.severity,
@@ -168,14 +175,11 @@ fn threshold(rule: &RawRule, path: &str, issues: &mut Issues<'_>) -> Option<Rule
             );
             None
         }
-        (None, Some(factor)) if factor.is_finite() && factor >= 0.01 => {
+        (None, Some(factor)) if factor.is_finite() && factor > 0.0 => {
             Some(RuleThreshold::Factor(factor))
         }
         (None, Some(_)) => {
-            issues.add(
-                format!("{path}.factor"),
-                "must be a burn rate of at least 0.01",
-            );
+            issues.add(format!("{path}.factor"), "must be a burn rate above 0");
             None
         }
         (Some(_), Some(_)) => {
@@ -192,11 +196,11 @@ fn threshold(rule: &RawRule, path: &str, issues: &mut Issues<'_>) -> Option<Rule
     }
 }
 
+/// `delay` is the publishing delay, of which `sweep` is the sweep interval.
 fn check_windows(
     path: &str,
-    long: Seconds,
-    short: Seconds,
-    delay: Seconds,
+    (long, short): (Seconds, Seconds),
+    (delay, sweep): (Seconds, Seconds),
     issues: &mut Issues<'_>,
 ) {
     if long <= short {
@@ -215,7 +219,7 @@ fn check_windows(
         );
     }
     if short < 2 * delay {
-        let allowed = (short / 2).saturating_sub(MINUTE);
+        let allowed = (short / 2).saturating_sub(sweep) / MINUTE * MINUTE;
         issues.add(
             format!("{path}.short_window"),
             format!(
@@ -276,7 +280,12 @@ pub(super) fn slos(
         let min_values = min_values(own.min_values, &own_path, alerting.min_values, issues);
         let (specs, rules_path) = match own.rules {
             Some(rules) => (
-                rule_specs(rules, &own_path, alerting.publish_delay(), issues),
+                rule_specs(
+                    rules,
+                    &own_path,
+                    (alerting.publish_delay(), alerting.sweep_interval),
+                    issues,
+                ),
                 own_path,
             ),
             None => (alerting.rules.clone(), "alerting".to_string()),
@@ -312,14 +321,6 @@ pub(super) fn slos(
                         ),
                     );
                 }
-            } else if rule.factor < 0.01 && too_short.is_none() {
-                issues.add(
-                    format!("{rules_path}.rules[{j}].budget_spent"),
-                    format!(
-                        "for SLO `{}` ({path}) its factor {} rounds to 0; spend more of the budget",
-                        raw.name, rule.requested_factor
-                    ),
-                );
             }
             rules.push(rule);
         }

@@ -138,14 +138,26 @@ pub fn table(catalog: &Catalog, statuses: &[SloStatus]) -> String {
     columns(&header, &rows, &[4, 5, 6, 7, 8, 9, 10, 11])
 }
 
-/// Each SLO's window alarms at the instant (burn rate against factor, values,
-/// state), then the alerts firing, for people.
+/// A window alarm's reading in a cell: `1h 13.33/10*` (window, burn rate /
+/// factor, `*` when in ALARM).
+fn reading_cell(r: &flight_core::alerting::WindowReading) -> String {
+    format!(
+        "{} {}/{}{}",
+        duration_text(r.window),
+        burn::burn_text(r),
+        decimal_text(r.factor, 2),
+        if r.firing { "*" } else { "" }
+    )
+}
+
+/// Per SLO at the instant: the alerts firing (page, ticket) and each window
+/// alarm's burn rate against its factor, for people.
 pub fn burn_table(reports: &[SloReport], at: Millis, publish_delay: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nBurn rates at {} ({}): burn rate = bad share of the window's values / the budget share; \
-         an alarm is in ALARM above its factor",
+        "\nBurn rates at {} ({}): per window alarm, WINDOW BURN/FACTOR, * when in ALARM \
+         (burn rate = bad share of the window's values / budget share)",
         format_time(at),
         if publish_delay == 0 {
             "every stored record visible; --publish-delay 6m shows what CloudWatch saw".to_string()
@@ -156,6 +168,7 @@ pub fn burn_table(reports: &[SloReport], at: Millis, publish_delay: u64) -> Stri
             )
         }
     );
+<<<<<<< HEAD
     let header = [
         "SLO",
         "WINDOW",
@@ -165,40 +178,42 @@ pub fn burn_table(reports: &[SloReport], at: Millis, publish_delay: u64) -> Stri
         "BURN RATE",
         "STATE",
     ];
+=======
+>>>>>>> alert-cli
     let rows: Vec<Vec<String>> = reports
         .iter()
-        .flat_map(|r| {
-            r.burn_rates.iter().map(|b| {
-                vec![
-                    r.status.slo.name.clone(),
-                    duration_text(b.window),
-                    decimal_text(b.factor, 2),
-                    b.values.to_string(),
-                    (b.values - b.good).to_string(),
-                    format!("{:.2}", b.burn),
-                    burn::state(b).to_string(),
-                ]
-            })
+        .map(|r| {
+            let firing: Vec<&str> = r.firing.iter().map(|c| c.severity.as_str()).collect();
+            let mut row = vec![
+                r.status.slo.name.clone(),
+                if firing.is_empty() {
+                    "-".to_string()
+                } else {
+                    firing.join(",").to_uppercase()
+                },
+            ];
+            row.extend(r.burn_rates.iter().map(reading_cell));
+            row
         })
         .collect();
-    out.push_str(&columns(&header, &rows, &[2, 3, 4, 5]));
+    let count = rows.iter().map(Vec::len).max().unwrap_or(2);
+    let mut header = vec!["SLO", "FIRING", "BURN RATES"];
+    header.resize(count.max(3), "");
+    out.push_str(&columns(&header, &rows, &[]));
     let firing: Vec<String> = reports
         .iter()
         .flat_map(|r| &r.firing)
-        .map(|c| {
-            format!(
-                "  {:<6}  {}  ({})",
-                c.severity.as_str().to_uppercase(),
-                c.slo,
-                c.name
-            )
-        })
+        .map(|c| format!("{} ({})", c.name, c.severity.as_str()))
         .collect();
-    if firing.is_empty() {
-        let _ = writeln!(out, "Alerts firing: none");
-    } else {
-        let _ = writeln!(out, "Alerts firing:\n{}", firing.join("\n"));
-    }
+    let _ = writeln!(
+        out,
+        "Alerts firing: {}",
+        if firing.is_empty() {
+            "none".to_string()
+        } else {
+            firing.join(", ")
+        }
+    );
     out
 }
 
@@ -233,5 +248,53 @@ mod tests {
         assert!(lines[0].starts_with("SLO"), "{text}");
         assert!(text.contains("95% <= 1d"), "{text}");
         assert!(text.contains("no data"), "{text}");
+    }
+
+    #[test]
+    fn the_burn_table_has_a_line_per_slo_with_its_windows_and_what_fires() {
+        use flight_core::alerting::SloAlarms;
+        use flight_core::names::Deployment;
+
+        let catalog = Catalog::default_catalog();
+        let slo = &catalog.slos[2];
+        let alarms = SloAlarms::new(&catalog, &Deployment::new("dev"), slo);
+        let at = 1_800_000_000_000;
+        let (since, until) = slo.period.bounds(at);
+        let mut burn_rates: Vec<_> = alarms
+            .windows
+            .iter()
+            .map(|w| flight_core::alerting::WindowReading {
+                alarm: w.name.clone(),
+                window: w.window,
+                factor: w.factor,
+                values: 60,
+                good: 60,
+                burn: 0.0,
+                firing: false,
+            })
+            .collect();
+        burn_rates[0].burn = 13.333;
+        burn_rates[0].firing = true;
+        let report = SloReport {
+            status: evaluate(slo, &[], since, until),
+            burn_rates,
+            firing: alarms.composites[..1].to_vec(),
+        };
+        let text = burn_table(&[report], at, 0);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&slo.name))
+            .unwrap_or_default();
+        assert!(
+            line.contains("PAGE    1h 13.33/10*  15m 0.00/10  6h 0.00/5.6"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "Alerts firing: {} (page)",
+                alarms.composites[0].name
+            )),
+            "{text}"
+        );
     }
 }

@@ -47,7 +47,7 @@ flightctl alerts backtest                                   # the local stack, t
 flightctl alerts backtest --env prod --since 7d --slo guardrail-lead-time\n  \
 flightctl alerts backtest --since 2026-10-01T00:00:00Z --until 2026-11-01T00:00:00Z --env dev --json\n  \
 flightctl alerts backtest --from-files history/*.json        # offline, no AWS\n  \
-flightctl alerts backtest --publish-delay 2s                # the local stack's lateness window"
+flightctl alerts backtest --since 1h --publish-delay 3s     # the local stack: 2s lateness window + 1s sweep"
 )]
 pub struct BacktestArgs {
     #[command(flatten)]

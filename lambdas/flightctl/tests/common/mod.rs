@@ -11,9 +11,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_sdk_eventbridge::types::{DeadLetterConfig, Target as RuleTarget};
 use aws_sdk_sqs::types::QueueAttributeName;
 use flight_aws::{DynamoStore, SdkConfig};
+use flight_core::memory::CollectingSink;
 use flight_core::names::{Deployment, FunctionName};
-use flight_core::Catalog;
+use flight_core::{Catalog, FlightController, Millis, Settings, SystemClock};
 use flight_testkit::aws;
+use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// A catalog of two event types, one metric and its SLO.
 pub const SMALL_CATALOG: &str = r#"
@@ -208,14 +211,15 @@ impl Env {
     }
 
     /// Runs flightctl against this environment: `VERB --env … --endpoint-url …
-    /// --dynamodb-endpoint-url … --catalog …` then `args`.
+    /// --dynamodb-endpoint-url … --catalog …` then `args` (`VERB` may be a
+    /// verb and its subcommand: `alerts backtest`).
     pub fn flightctl(&self, verb: &str, args: &[&str]) -> Output {
         self.flightctl_with_catalog(verb, self.catalog_path.to_str().unwrap(), args)
     }
 
     pub fn flightctl_with_catalog(&self, verb: &str, catalog: &str, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_flightctl"))
-            .arg(verb)
+            .args(verb.split_whitespace())
             .args(["--env", &self.name, "--endpoint-url", &self.moto])
             .args([
                 "--dynamodb-endpoint-url",
@@ -259,4 +263,32 @@ pub fn count_in(summary: &str, label: &str) -> usize {
         .and_then(|l| l.trim_start()[label.len()..].split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no `{label}` line in:\n{summary}"))
+}
+
+/// An EventBridge event as a rule's target receives it.
+pub fn event(event_type: &str, aggregate: &str, id: &str, time: Millis) -> Value {
+    json!({
+        "version": "0", "id": format!("eb-{id}"), "detail-type": event_type, "source": "tests",
+        "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"event_id": id, "event_type": event_type, "aggregate_id": aggregate, "time": time / 1000},
+    })
+}
+
+/// Ingests events as the deployed functions do (lateness window 0: published
+/// and recorded at once) into the environment's event store, with `catalog`.
+pub async fn ingest(env: &Env, catalog: Catalog, events: &[Value]) {
+    let service = FlightController::new(
+        Arc::new(catalog),
+        env.store(),
+        CollectingSink::new(),
+        SystemClock,
+        Settings {
+            environment: Some(env.name.clone()),
+            lateness_window: 0,
+            ..Settings::default()
+        },
+    );
+    for e in events {
+        service.ingest(e, None).await.expect("ingested");
+    }
 }
