@@ -93,19 +93,7 @@ pub fn text(catalog: &Catalog) -> String {
             let _ = writeln!(out, "  min_values {}", slo.alerting.min_values);
         }
         for rule in &slo.alerting.rules {
-<<<<<<< HEAD
-            let severity = if rule.severity == rule.rule_severity {
-                rule.severity.as_str().to_string()
-            } else {
-                format!(
-                    "{} (as {})",
-                    rule.rule_severity.as_str(),
-                    rule.severity.as_str()
-                )
-            };
-=======
             let severity = severity_text(rule);
->>>>>>> alert-cli
             let factor = if rule.capped {
                 format!(
                     "factor {} requested, {} effective (capped at half the highest burn)",

@@ -168,18 +168,6 @@ pub fn burn_table(reports: &[SloReport], at: Millis, publish_delay: u64) -> Stri
             )
         }
     );
-<<<<<<< HEAD
-    let header = [
-        "SLO",
-        "WINDOW",
-        "FACTOR",
-        "VALUES",
-        "BAD",
-        "BURN RATE",
-        "STATE",
-    ];
-=======
->>>>>>> alert-cli
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
