@@ -246,10 +246,10 @@ fn figure(name: &str, caption: &str, svg: &str, keys: &[String]) -> String {
 fn section(view: &SloView) -> Result<String> {
     let s = &view.status;
     let threshold = format!("threshold {}", axis::value(s.slo.threshold, &view.unit));
-    let alerts = if view.episodes.is_empty() {
-        "no alert fired".to_string()
-    } else {
-        format!("{} alert(s) fired", view.episodes.len())
+    let alerts = match view.episodes.len() {
+        0 => "no alert fired".to_string(),
+        1 => "1 alert fired".to_string(),
+        n => format!("{n} alerts fired"),
     };
     let mut out = format!(
         "<section class=\"slo\" id=\"{anchor}\" data-slo=\"{name}\"><h2>{name} {badge}</h2>\
@@ -270,7 +270,8 @@ fn section(view: &SloView) -> Result<String> {
         &[
             key(charts::LINE, "budget left"),
             key(charts::PAGE, "page"),
-            key(charts::TICKET, &format!("ticket ({alerts})")),
+            key(charts::TICKET, "ticket"),
+            format!("<span>{alerts}</span>"),
         ],
     ));
     out.push_str(&figure(
