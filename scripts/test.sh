@@ -35,7 +35,7 @@ eval "$(bash scripts/services.sh env)"
 
 step "cargo test (unit, scenario, CLI and integration tests)"
 cargo test --workspace --no-fail-fast
-cargo test -q -p flightctl --test html_report -- --ignored   # the HTML report in headless Chromium
+cargo test -q --workspace --test html_report -- --ignored   # the HTML report in headless Chromium (the workspace feature set, so nothing is rebuilt)
 
 step "end-to-end: every sample story on a local stack (scripts/local.sh --keep)"
 bash scripts/local.sh --keep
