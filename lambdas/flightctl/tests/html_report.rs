@@ -157,6 +157,7 @@ fn four_weeks(catalog: &Catalog) -> Vec<Measurement> {
                 dimensions: BTreeMap::new(),
                 delivery: Delivery::Published,
                 test_run_id: None,
+                refusal: None,
             });
             t += if outage { 5 * 60_000 } else { 30 * 60_000 };
         }
