@@ -1,14 +1,18 @@
 //! Flight Controller's domain: the event envelope, the catalog, the metric
 //! engine, the use cases and the ports they need. No AWS code lives here.
 //!
-//! Dependencies run one way: `rejection`, `time` and `names` need nothing
-//! else; `catalog` needs `names`; `envelope` needs the catalog; `engine` the
-//! envelope; `service` the engine and the ports.
+//! Dependencies run one way: `rejection`, `time` and `duration` need nothing
+//! else; `names` needs `duration`; `catalog` needs `names`; `envelope` needs
+//! the catalog; `engine` the envelope; `service` the engine and the ports;
+//! `slo` the catalog and the engine's measurements; `alerting` (burn-rate
+//! alarms, their evaluation, the period budget) the catalog and `slo`.
 
+pub mod alerting;
 pub mod backfill;
 pub mod capture;
 pub mod catalog;
 pub mod cloudwatch_rules;
+pub mod duration;
 pub mod engine;
 pub mod envelope;
 pub mod handler;

@@ -10,7 +10,10 @@
 //! | alert topics | `PREFIX-ENV-page`, `PREFIX-ENV-ticket` |
 //! | function (and its rule) | `PREFIX-ENV-ingest-<event type slug>`, `PREFIX-ENV-settle`, `PREFIX-ENV-capture` |
 //! | dead-letter queue, log group | `<function>-dlq`, `/aws/lambda/<function>` |
-//! | SLO alarm | `PREFIX-ENV-slo-<slo name>` |
+//! | SLO window alarm | `PREFIX-ENV-slo-<slo name>-burn-<window>-x<factor>` |
+//! | SLO composite alarm | `PREFIX-ENV-slo-<slo name>-<severity>` |
+
+use crate::duration::{decimal_text, duration_text, Seconds};
 
 /// The prefix of every resource name (Terraform's `name_prefix` default).
 pub const DEFAULT_NAME_PREFIX: &str = "flight-controller";
@@ -142,6 +145,23 @@ impl Deployment {
         format!("{}-slo-", self.prefix())
     }
 
+    /// The burn-rate alarm of one SLO window: `PREFIX-ENV-slo-SLO-burn-1h-x13.44`
+    /// (the window's canonical text, the factor with at most 2 decimals).
+    pub fn slo_window_alarm(&self, slo: &str, window: Seconds, factor: f64) -> String {
+        format!(
+            "{}{slo}-burn-{}-x{}",
+            self.slo_alarm_prefix(),
+            duration_text(window),
+            decimal_text(factor, 2)
+        )
+    }
+
+    /// The composite alarm of an SLO and a severity (`page`, `ticket`):
+    /// `PREFIX-ENV-slo-SLO-page`.
+    pub fn slo_composite_alarm(&self, slo: &str, severity: &str) -> String {
+        format!("{}{slo}-{severity}", self.slo_alarm_prefix())
+    }
+
     /// The function ingesting events of the type named `event_type`.
     pub fn ingest_function(&self, event_type: &str) -> FunctionName {
         self.function(
@@ -216,6 +236,18 @@ mod tests {
         let catalog = crate::catalog::Catalog::default_catalog();
         let dev = Deployment::new("dev");
         assert_eq!(dev.slo_alarm_prefix(), "flight-controller-dev-slo-");
+        assert_eq!(
+            dev.slo_window_alarm("guardrail-lead-time", 3_600, 13.44),
+            "flight-controller-dev-slo-guardrail-lead-time-burn-1h-x13.44"
+        );
+        assert_eq!(
+            dev.slo_window_alarm("s", 5_400, 5.0),
+            "flight-controller-dev-slo-s-burn-90m-x5"
+        );
+        assert_eq!(
+            dev.slo_composite_alarm("s", "ticket"),
+            "flight-controller-dev-slo-s-ticket"
+        );
         let functions = dev.functions(catalog.type_names(), true);
         let first = &functions[0];
         assert_eq!(first.key, "ingest-project-requested");

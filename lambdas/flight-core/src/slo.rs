@@ -147,7 +147,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::catalog::Severity;
+    use crate::catalog::{Period, Severity, SloAlerting};
     use crate::engine::Delivery;
 
     fn slo(objective: f64, threshold: f64, good_when: GoodWhen) -> Slo {
@@ -157,8 +157,12 @@ mod tests {
             objective,
             threshold,
             good_when,
-            window_hours: 24,
+            period: Period::from_hours(24),
             severity: Severity::Page,
+            alerting: SloAlerting {
+                min_values: 3,
+                rules: Vec::new(),
+            },
             description: None,
         }
     }

@@ -148,7 +148,7 @@ slos:
     objective: 99
     threshold: 100
     good_when: at_most
-    window_hours: 24
+    period: 28d
     severity: ticket
 ";
 

@@ -1,5 +1,8 @@
 //! The test code Flight Controller's crates share, one concept per module:
 //!
+//! - [`alerting`]: generated measurement histories of the alerting
+//!   scenarios (sudden outage, slow burn, healthy month, low traffic,
+//!   recovery, a calendar boundary, values at the threshold);
 //! - [`clock`]: the fixed "now" and the durations the tests count in;
 //! - [`fixtures`]: EventBridge events written by hand and a service over the
 //!   in-memory store, sink and clock;
@@ -17,6 +20,7 @@
 //! A dev-dependency only (`publish = false`); flight-core's tests use it
 //! without the `aws` feature, so they never build the AWS SDK.
 
+pub mod alerting;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod clock;

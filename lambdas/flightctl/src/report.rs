@@ -33,7 +33,7 @@ pub async fn statuses<S: MeasurementLog + ?Sized>(
 ) -> Result<Vec<SloStatus>> {
     let mut earliest: BTreeMap<&str, Millis> = BTreeMap::new();
     for slo in &catalog.slos {
-        let (start, _) = period(slo.window_hours, since, now);
+        let (start, _) = period(slo.period.nominal_hours(), since, now);
         earliest
             .entry(slo.metric.as_str())
             .and_modify(|e| *e = (*e).min(start))
@@ -50,7 +50,7 @@ pub async fn statuses<S: MeasurementLog + ?Sized>(
         .slos
         .iter()
         .map(|slo| {
-            let (start, end) = period(slo.window_hours, since, now);
+            let (start, end) = period(slo.period.nominal_hours(), since, now);
             let points = records
                 .get(slo.metric.as_str())
                 .map(Vec::as_slice)
@@ -217,7 +217,7 @@ mod tests {
             .slos
             .iter()
             .map(|slo| {
-                let (since, until) = period(slo.window_hours, None, now);
+                let (since, until) = period(slo.period.nominal_hours(), None, now);
                 evaluate(slo, &[], since, until)
             })
             .collect();

@@ -6,19 +6,27 @@
 //! what is derived from it in `plan`. [`Catalog::default_catalog`] is
 //! `events/catalog.yaml`, embedded at build time.
 
+mod alerting;
 mod kind;
 mod metric;
 mod model;
 mod parse;
+mod period;
 mod plan;
+mod slos;
 #[cfg(test)]
 mod tests;
 
+pub use alerting::{
+    default_rules, max_burn, AlertRule, Alerting, RuleSpec, RuleThreshold, SloAlerting,
+    DEFAULT_LATENESS_WINDOW, DEFAULT_MIN_VALUES, DEFAULT_SWEEP_INTERVAL, MAX_WINDOW,
+};
 pub use kind::{KindName, MetricKind, Statistic};
 pub use model::{
     Catalog, CatalogError, CatalogIssue, EventType, GoodWhen, Metric, Quantity, Role, Severity,
     Slo, TypePlan,
 };
+pub use period::{parse_time_zone, CalendarUnit, Period, PeriodError, DEFAULT_PERIOD};
 pub use plan::percent_text;
 
 /// The default catalog, `events/catalog.yaml`, as built into the binaries.

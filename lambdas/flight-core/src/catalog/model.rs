@@ -6,7 +6,9 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::alerting::{Alerting, SloAlerting};
 use super::kind::MetricKind;
+use super::period::Period;
 
 /// A validated catalog.
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Catalog {
     pub event_types: Vec<EventType>,
     pub metrics: Vec<Metric>,
     pub slos: Vec<Slo>,
+    /// The catalog-wide alert policy (defaults filled in).
+    pub alerting: Alerting,
     /// Canonical names and aliases to the index of their event type.
     pub(super) names: HashMap<String, usize>,
     /// Per event type (same index), what the metrics need of it.
@@ -59,8 +63,7 @@ pub enum Quantity {
 }
 
 /// A service level objective on a metric.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Slo {
     pub name: String,
     pub metric: String,
@@ -69,10 +72,14 @@ pub struct Slo {
     /// The bound a good value respects, in the metric's unit; 0 or more.
     pub threshold: f64,
     pub good_when: GoodWhen,
-    /// The window the objective is measured over; also the alarm's period.
-    pub window_hours: u32,
+    /// The span the objective and its error budget are measured over.
+    pub period: Period,
+    /// The most urgent severity its alerts notify (`ticket` sends pages to
+    /// the ticket topic); `page` when not given.
     pub severity: Severity,
-    #[serde(default)]
+    /// Its alert rules and low-traffic rule, resolved from the catalog's
+    /// `alerting` block and its own.
+    pub alerting: SloAlerting,
     pub description: Option<String>,
 }
 
@@ -85,7 +92,7 @@ pub enum GoodWhen {
 }
 
 /// Who an SLO alarm notifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Page,

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::kind::KindName;
-use super::model::{Catalog, CatalogError, CatalogIssue, EventType, Quantity, Slo};
-use super::{metric, plan};
+use super::model::{Catalog, CatalogError, CatalogIssue, EventType, Quantity};
+use super::slos::{RawAlerting, RawSlo};
+use super::{metric, plan, slos};
 use crate::names::{slug, Deployment, CHECKED_ENVIRONMENTS, MAX_FUNCTION_NAME};
 use crate::yaml::{self, Positions};
 
@@ -21,7 +22,9 @@ struct RawCatalog {
     #[serde(default)]
     metrics: Vec<RawMetric>,
     #[serde(default)]
-    slos: Vec<Slo>,
+    alerting: Option<RawAlerting>,
+    #[serde(default)]
+    slos: Vec<RawSlo>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +99,11 @@ impl Issues<'_> {
             path,
             message: message.into(),
         });
+    }
+
+    /// How many problems are noted so far.
+    pub(crate) fn len(&self) -> usize {
+        self.found.len()
     }
 }
 
@@ -182,7 +190,8 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
         }
     }
 
-    check_slos(&raw.slos, &metrics, issues);
+    let alerting = slos::global(raw.alerting, issues);
+    let slos = slos::slos(raw.slos, &alerting, &metrics, issues);
     let plans = plan::derive_plans(&event_types, &metrics, issues);
     for (path, message) in crate::cloudwatch_rules::catalog_issues(&raw.namespace, &metrics) {
         issues.add(path, message);
@@ -191,7 +200,8 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
         namespace: raw.namespace,
         event_types,
         metrics,
-        slos: raw.slos,
+        slos,
+        alerting,
         names,
         plans,
     }
@@ -280,49 +290,6 @@ fn check_resource_names(types: &[EventType], issues: &mut Issues<'_>) {
                     longest.len(),
                     CHECKED_ENVIRONMENTS.join(", ")
                 ),
-            );
-        }
-    }
-}
-
-/// The SLOs: each names a metric, and its numbers are ones CloudWatch alarms take.
-fn check_slos(slos: &[Slo], metrics: &[super::Metric], issues: &mut Issues<'_>) {
-    let mut slo_names: Vec<&str> = Vec::new();
-    for (i, slo) in slos.iter().enumerate() {
-        let path = format!("slos[{i}]");
-        if slo_names.contains(&slo.name.as_str()) {
-            issues.add(
-                format!("{path}.name"),
-                format!("duplicate SLO name `{}`", slo.name),
-            );
-        }
-        slo_names.push(&slo.name);
-        if !metrics.iter().any(|m| m.name == slo.metric) {
-            issues.add(
-                format!("{path}.metric"),
-                format!(
-                    "unknown metric `{}`{}",
-                    slo.metric,
-                    suggest(&slo.metric, metrics.iter().map(|m| m.name.as_str()))
-                ),
-            );
-        }
-        if !(slo.objective > 0.0 && slo.objective < 100.0) {
-            issues.add(
-                format!("{path}.objective"),
-                "must be a percentage above 0 and below 100",
-            );
-        }
-        if !(slo.threshold.is_finite() && slo.threshold >= 0.0) {
-            issues.add(
-                format!("{path}.threshold"),
-                "must be a finite number, 0 or more",
-            );
-        }
-        if !(1..=168).contains(&slo.window_hours) {
-            issues.add(
-                format!("{path}.window_hours"),
-                "must be 1 to 168 (CloudWatch alarms evaluate at most 7 days)",
             );
         }
     }

@@ -118,7 +118,7 @@ fn unknown_keys_wrong_kinds_and_bad_slos_are_reported() {
     assert!(issues[0].message.contains("unknown variant `histogram`"));
 
     let slo = format!(
-            "{BASE}metrics:\n  - name: A\n    kind: count\n    event: Opened\n    unit: Count\nslos:\n  - name: s\n    metric: B\n    objective: 120\n    threshold: 1\n    good_when: at_most\n    window_hours: 500\n    severity: page\n"
+            "{BASE}metrics:\n  - name: A\n    kind: count\n    event: Opened\n    unit: Count\nslos:\n  - name: s\n    metric: B\n    objective: 120\n    threshold: 1\n    good_when: at_most\n    window_hours: 0\n    severity: page\n"
         );
     let text: Vec<String> = issues_of(&slo).iter().map(ToString::to_string).collect();
     assert!(

@@ -373,11 +373,11 @@ pub fn report(
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  SLO {}: {}% of values {bound} {} over {} h: {status}{alarm}",
+                "  SLO {}: {}% of values {bound} {} over {}: {status}{alarm}",
                 slo.name,
                 slo.objective,
                 human(slo.threshold, &metric.unit),
-                slo.window_hours
+                slo.period.text()
             );
         }
     }
