@@ -52,6 +52,7 @@ locals {
       min_values = try(s.alerting.min_values, local.alerting.min_values, local.alerting_defaults.min_values)
       rules      = try(s.alerting.rules, local.alerting.rules, local.alerting_defaults.rules)
       rules_path = can(s.alerting.rules) ? "slos[${i}].alerting.rules" : can(local.alerting.rules) ? "alerting.rules" : "the default rules"
+      own_rules  = can(s.alerting.rules)
     }
   }
 
@@ -93,6 +94,11 @@ locals {
           local.slo_period_seconds[s.name] / local.duration_seconds[tostring(r.long_window)] * r.budget_spent / 100, 0
         )
       }
+      # The catalog-wide rules apply where they fit: one whose long window is
+      # longer than the SLO's period does not apply to it (a legacy
+      # window_hours 24 SLO keeps its pages, has no 3-day ticket rule); the
+      # SLO's own rules must all fit (checked below). As flight-core's catalog/slos.rs.
+      if local.slo_policy[s.name].own_rules || try(local.duration_seconds[tostring(r.long_window)] <= local.slo_period_seconds[s.name], true)
     ]
   }
   slo_rule_alarms = {
