@@ -92,13 +92,21 @@ run "a_period_shorter_than_a_long_window" {
   command = plan
 
   variables {
-    # The default ticket rule watches 3 days.
+    # The SLO's own ticket rule watches 3 days, longer than its 1-day period
+    # (a catalog-wide rule that long would just not apply to it).
     catalog_yaml = <<-YAML
       namespace: Policy
       event_types: [{ name: A }, { name: B }]
       metrics: [{ name: T, kind: duration, start: A, end: B, unit: Seconds }]
       slos:
-        - { name: t, metric: T, objective: 95, threshold: 1, good_when: at_most, window_hours: 24 }
+        - name: t
+          metric: T
+          objective: 95
+          threshold: 1
+          good_when: at_most
+          window_hours: 24
+          alerting:
+            rules: [{ severity: ticket, long_window: 3d, short_window: 6h, budget_spent: 10 }]
     YAML
   }
 
