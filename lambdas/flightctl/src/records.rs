@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use flight_core::reads::MeasurementLog;
+use flight_core::ports::StoreError;
+use flight_core::reads::{MeasurementLog, SeriesLog};
 use flight_core::replay::{replay_sources, EntryRejection};
 use flight_core::{Catalog, Measurement, Millis};
 
@@ -60,6 +61,36 @@ impl Records {
         let times = self.by_metric.values().flatten().map(|m| m.timestamp);
         let earliest = times.clone().min()?;
         Some((earliest, times.max()?))
+    }
+}
+
+/// Records read like a store's measurement log, so `report` (and its HTML
+/// page) runs on files measured offline as on an environment.
+#[async_trait::async_trait]
+impl MeasurementLog for Records {
+    async fn measurements_between(
+        &self,
+        metric: &str,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<Measurement>, StoreError> {
+        Ok(self
+            .of(metric)
+            .iter()
+            .filter(|m| m.timestamp >= since && m.timestamp < until)
+            .cloned()
+            .collect())
+    }
+}
+
+/// The distinct partitions among the records of a metric, as the series it
+/// would have published (no budget is applied offline).
+#[async_trait::async_trait]
+impl SeriesLog for Records {
+    async fn series_count(&self, metric: &str) -> Result<usize, StoreError> {
+        let partitions: std::collections::BTreeSet<_> =
+            self.of(metric).iter().map(|m| &m.dimensions).collect();
+        Ok(partitions.len())
     }
 }
 

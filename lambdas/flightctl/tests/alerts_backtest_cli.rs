@@ -194,6 +194,59 @@ fn a_backtest_of_a_month_with_an_outage_pages_and_tickets_when_validate_says_and
 }
 
 #[test]
+fn report_from_files_at_the_page_shows_it_firing_with_the_exact_budget_and_writes_the_html() {
+    let dir = std::env::temp_dir().join(format!("flightctl-report-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog_path = dir.join("catalog.yaml");
+    std::fs::write(&catalog_path, CATALOG).unwrap();
+    let files = write_month(&dir);
+    let catalog = Catalog::parse(CATALOG).expect("a valid catalog");
+    let page_after = time_to_alert(&catalog, &catalog.slos[0])
+        .iter()
+        .find(|t| t.severity == Severity::Page)
+        .and_then(|t| t.after)
+        .expect("a total outage pages") as Millis
+        * 1000;
+    let report_at = |at: Millis, html: &Path| -> Value {
+        let mut args: Vec<String> = ["report", "--json", "--publish-delay", "6m", "--catalog"]
+            .map(String::from)
+            .to_vec();
+        args.push(catalog_path.display().to_string());
+        args.extend(["--at".to_string(), format_time(at)]);
+        args.extend(["--html".to_string(), html.display().to_string()]);
+        args.push("--from-files".into());
+        args.extend(files.iter().map(|f| f.display().to_string()));
+        let out = flightctl(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+
+    // At the minute the backtest pages, the report (same model, same delay) shows the page firing.
+    let at = OUTAGE_START + page_after;
+    let html = dir.join("report.html");
+    let report = report_at(at, &html);
+    let slo = &report["slos"][0];
+    assert_eq!(
+        slo["firing"][0]["alarm"], "flight-controller-offline-slo-account-lead-time-page",
+        "{slo:#}"
+    );
+    // One account a minute since START, the bad ones since OUTAGE_START: exactly.
+    let values = (at - START) / MINUTE;
+    let bad = (at - OUTAGE_START) / MINUTE;
+    assert_eq!(slo["values"], values, "{slo:#}");
+    assert_eq!(slo["error_budget"]["spent"], bad, "{slo:#}");
+    let total = slo["error_budget"]["total"].as_f64().unwrap();
+    assert!((total - values as f64 * 0.05).abs() < 1e-9, "{slo:#}");
+    let page = std::fs::read_to_string(&html).expect("the HTML report was written");
+    assert!(page.contains("account-lead-time"), "the page shows the SLO");
+
+    // A day after the outage ended, nothing fires.
+    let later = report_at(OUTAGE_END + DAY, &html);
+    assert_eq!(later["slos"][0]["firing"], json!([]), "{later:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn backtest_help_shows_examples_and_an_unknown_slo_is_named() {
     let out = flightctl(&["alerts".into(), "backtest".into(), "--help".into()]);
     assert!(out.status.success());

@@ -6,12 +6,14 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use flight_core::names::Deployment;
+use flight_core::reads::{MeasurementLog, SeriesLog};
 use flight_core::replay::system_now;
-use flight_core::Millis;
+use flight_core::{Catalog, Millis};
 
 use crate::instant::{self, When};
 use crate::target::TargetArgs;
-use crate::{report, series_report};
+use crate::{records, report, series_report};
 
 /// Where each SLO stands: attainment, error budget, burn rates and the alerts firing, exactly, from the store.
 #[derive(clap::Args, Debug)]
@@ -36,7 +38,8 @@ Exit status: 0 when the report was made (met or not, firing or not), 2 when the 
 flightctl report --env prod --at 2026-11-05T09:00:00Z\n  \
 flightctl report --env prod --at 3h --publish-delay 6m   # what CloudWatch saw three hours ago\n  \
 flightctl report --env prod --since 30d\n  \
-flightctl report --env dev --json | jq '.slos[] | {name, error_budget, firing}'"
+flightctl report --env dev --json | jq '.slos[] | {name, error_budget, firing}'\n  \
+flightctl report --from-files history/*.json --html report.html   # offline, no AWS"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -56,72 +59,105 @@ pub struct Args {
     /// Also write the report as one self-contained HTML page with charts (docs/report.md).
     #[arg(long, value_name = "FILE")]
     pub html: Option<std::path::PathBuf>,
+    /// PutEvents entry files to measure offline (as `flightctl replay` does) instead of reading a
+    /// store; no AWS. The instant defaults to the last record's time.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub from_files: Vec<std::path::PathBuf>,
 }
 
 /// Prints the SLOs' status and burn rates as tables, or as JSON with `--json`.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let target = super::resolve(&args.target).await?;
     let now = system_now();
-    let at = args.at.map_or(now, |w| w.resolve(now));
+    if !args.from_files.is_empty() {
+        let (_, catalog) = crate::catalog::load(args.target.catalog.as_deref())?;
+        let (records, rejections) = records::from_files(&catalog, &args.from_files, None, now)?;
+        for rejection in &rejections {
+            eprintln!("report: {rejection}");
+        }
+        let environment = args
+            .target
+            .env
+            .as_deref()
+            .unwrap_or(crate::backtest::OFFLINE_ENVIRONMENT);
+        let last = records.span().map_or(now, |(_, last)| last + 1);
+        let source = Source {
+            catalog: &catalog,
+            deployment: &Deployment::new(environment),
+            text: format!(
+                "{} records measured offline from {} PutEvents file(s)",
+                records.len(),
+                args.from_files.len()
+            ),
+        };
+        return render(&records, &source, &args, last, now).await;
+    }
+    let target = super::resolve(&args.target).await?;
+    let source = Source {
+        catalog: &target.catalog,
+        deployment: &target.deployment,
+        text: format!("table {}", target.deployment.event_table()),
+    };
+    render(&target.store(), &source, &args, now, now).await
+}
+
+/// Where the records come from: the catalog and deployment they are read
+/// with, and a description for people.
+struct Source<'a> {
+    catalog: &'a Catalog,
+    deployment: &'a Deployment,
+    text: String,
+}
+
+/// The report of `store` at `--at` (default `default_at`).
+async fn render<S: MeasurementLog + SeriesLog + ?Sized>(
+    store: &S,
+    source: &Source<'_>,
+    args: &Args,
+    default_at: Millis,
+    now: Millis,
+) -> Result<ExitCode> {
+    let (catalog, deployment) = (source.catalog, source.deployment);
+    let at = args.at.map_or(default_at, |w| w.resolve(now));
     let options = report::Options {
         at,
         since: args.since,
         publish_delay: args.publish_delay.map_or(0, |d| (d / 1000) as u64),
     };
-    let reports = report::reports(
-        &target.store(),
-        &target.catalog,
-        &target.deployment,
-        &options,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "cannot read the measurement records of environment {} (table {})",
-            target.deployment.environment,
-            target.deployment.event_table()
-        )
-    })?;
+    let reports = report::reports(store, catalog, deployment, &options)
+        .await
+        .with_context(|| format!("cannot read the measurement records of {}", source.text))?;
     if let Some(path) = &args.html {
-        let source = format!("table {}", target.deployment.event_table());
-        let (store, catalog) = (target.store(), &target.catalog);
         crate::html::write(
             path,
-            &store,
+            store,
             catalog,
-            &target.deployment,
+            deployment,
             &options,
             &reports,
-            &source,
+            &source.text,
         )
         .await?;
     }
     let metrics = series_report::rows(
-        &target.store(),
-        &target.catalog,
+        store,
+        catalog,
         at - args.since.unwrap_or(24 * 3_600_000),
         at + 1,
     )
     .await?;
     if args.json {
-        let mut value = report::to_json(
-            &target.catalog,
-            &target.deployment.environment,
-            now,
-            &options,
-            &reports,
-        );
+        let mut value = report::to_json(catalog, &deployment.environment, now, &options, &reports);
         value["metrics"] = series_report::to_json(&metrics);
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!(
-            "SLOs of environment {} at {}, from the measurement records in table {}",
-            target.deployment.environment,
+            "SLOs of environment {} at {}, from the measurement records in {}",
+            deployment.environment,
             flight_core::envelope::format_time(at),
-            target.deployment.event_table()
+            source.text
         );
         let statuses: Vec<_> = reports.iter().map(|r| r.status.clone()).collect();
-        print!("{}", report::table(&target.catalog, &statuses));
+        print!("{}", report::table(catalog, &statuses));
         print!(
             "{}",
             report::burn_table(&reports, at, options.publish_delay)
