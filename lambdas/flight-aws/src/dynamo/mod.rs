@@ -30,6 +30,7 @@ use crate::error::store_error;
 use crate::item::{self, event_key, Item, ItemError};
 
 pub use operator::Overdue;
+pub use store::shard_page;
 pub use schema::{AttributeType, IndexShape, Projected, TableShape, EVENT_TABLE};
 
 /// DynamoDB takes at most 100 actions in one transaction (DynamoDB Local

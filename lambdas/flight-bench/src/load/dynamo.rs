@@ -18,6 +18,8 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
+use flight_aws::dynamo::shard_page;
+use flight_core::shard::{due_shard, Sweep};
 use flight_core::Millis;
 
 use super::exec::{Latency, Rng, Sim};
@@ -104,7 +106,7 @@ fn base(aggregate: &str) -> String {
 }
 
 fn due_key(aggregate: &str) -> String {
-    format!("due/{}", flight_aws::item::due_shard(aggregate))
+    format!("due/P#{}", due_shard(aggregate))
 }
 
 impl ModeledStore {
@@ -245,18 +247,34 @@ impl EventStore for ModeledStore {
         self.inner.mark_late(event, due_if_unset).await
     }
 
-    /// One Query per shard of the `due` index, sent together, eventually consistent.
+    /// [`EventStore::due_in`] over every shard.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let found = self.inner.due(now, limit).await?;
-        let mut per_shard: HashMap<String, f64> = (0..flight_aws::item::DUE_SHARDS)
-            .map(|shard| (format!("due/P#{shard}"), 0.0))
-            .collect();
+        self.due_in(Sweep::ALL, now, limit).await
+    }
+
+    /// One Query per shard of the sweep, sent together, eventually
+    /// consistent, each reading up to [`shard_page`] items.
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let found = self.inner.due_in(sweep, now, limit).await?;
+        let shards: Vec<u64> = sweep.shards().collect();
+        let page = shard_page(limit, shards.len()) as f64;
+        let mut per_shard: HashMap<u64, f64> = HashMap::new();
         for e in &found {
-            *per_shard.entry(due_key(&e.event.aggregate_id)).or_default() += EVENT_ITEM_KB;
+            *per_shard.entry(due_shard(&e.event.aggregate_id)).or_default() += 1.0;
         }
-        let requests = per_shard
+        let requests = shards
             .into_iter()
-            .map(|(key, kb)| self.single(Vec::new(), vec![(key, (kb / 4.0).ceil().max(1.0) / 2.0)]))
+            .map(|shard| {
+                // A busy shard reads a whole page, whether or not the round uses it.
+                let items = per_shard.get(&shard).map_or(0.0, |_| page);
+                let units = (items * EVENT_ITEM_KB / 4.0).ceil().max(1.0) / 2.0;
+                self.single(Vec::new(), vec![(format!("due/P#{shard}"), units)])
+            })
             .collect();
         self.send(requests).await;
         Ok(found)

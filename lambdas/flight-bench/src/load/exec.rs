@@ -4,7 +4,7 @@
 //! A minute of a deployment runs in the CPU time its code takes, not a minute.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,13 +13,23 @@ use std::task::{Context, Poll, Waker};
 
 use flight_core::{Clock, Millis};
 
-/// Simulated time, in microseconds since the run's start, and the wake-up
-/// time the task being polled asked for.
+/// Simulated time, in microseconds since the run's start, and the timers of
+/// the sleeping futures.
 pub struct Sim {
     /// Wall-clock time (ms since the epoch) the run starts at.
     epoch: Millis,
     now_us: AtomicI64,
-    wake: Mutex<Option<i64>>,
+    timers: Mutex<Timers>,
+}
+
+/// Pending sleeps: by time (to fire them) and by task (its next wake-up).
+#[derive(Default)]
+struct Timers {
+    /// The task being polled.
+    current: usize,
+    seq: u64,
+    by_time: BTreeMap<(i64, u64), (usize, Waker)>,
+    by_task: HashMap<usize, BTreeSet<(i64, u64)>>,
 }
 
 impl Sim {
@@ -27,7 +37,7 @@ impl Sim {
         Self {
             epoch,
             now_us: AtomicI64::new(0),
-            wake: Mutex::new(None),
+            timers: Mutex::new(Timers::default()),
         }
     }
 
@@ -41,16 +51,54 @@ impl Sim {
         Sleep {
             sim: self,
             until: self.now_us() + us.max(0),
+            registered: false,
         }
     }
 
-    fn ask_wake(&self, at: i64) {
-        let mut wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
-        *wake = Some(wake.map_or(at, |w| w.min(at)));
+    fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take_wake(&self) -> Option<i64> {
-        self.wake.lock().unwrap_or_else(|e| e.into_inner()).take()
+    fn register(&self, until: i64, waker: &Waker) {
+        let mut timers = self.timers();
+        timers.seq += 1;
+        let key = (until, timers.seq);
+        let task = timers.current;
+        timers.by_time.insert(key, (task, waker.clone()));
+        timers.by_task.entry(task).or_default().insert(key);
+    }
+
+    /// Wakes every sleep due by now.
+    fn fire(&self) {
+        let now = self.now_us();
+        let mut fired = Vec::new();
+        {
+            let mut timers = self.timers();
+            while let Some(entry) = timers.by_time.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                let (key, (task, waker)) = entry.remove_entry();
+                if let Some(mine) = timers.by_task.get_mut(&task) {
+                    mine.remove(&key);
+                }
+                fired.push(waker);
+            }
+        }
+        fired.into_iter().for_each(Waker::wake);
+    }
+
+    /// The next wake-up of `task`, if it sleeps.
+    fn next_wake(&self, task: usize) -> Option<i64> {
+        let timers = self.timers();
+        timers.by_task.get(&task)?.first().map(|(at, _)| *at)
+    }
+
+    fn forget(&self, task: usize) {
+        let mut timers = self.timers();
+        for key in timers.by_task.remove(&task).unwrap_or_default() {
+            timers.by_time.remove(&key);
+        }
     }
 }
 
@@ -64,15 +112,19 @@ impl Clock for Sim {
 pub struct Sleep<'a> {
     sim: &'a Sim,
     until: i64,
+    registered: bool,
 }
 
 impl Future for Sleep<'_> {
     type Output = ();
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.sim.now_us() >= self.until {
             Poll::Ready(())
         } else {
-            self.sim.ask_wake(self.until);
+            if !self.registered {
+                self.sim.register(self.until, cx.waker());
+                self.registered = true;
+            }
             Poll::Pending
         }
     }
@@ -96,6 +148,7 @@ pub enum Ended<T> {
 pub struct Executor<'a, T> {
     sim: &'a Sim,
     tasks: Vec<Option<Task<'a, T>>>,
+    free: Vec<usize>,
     /// (wake-up time, sequence, task index), earliest first.
     queue: BinaryHeap<Reverse<(i64, u64, usize)>>,
     seq: u64,
@@ -106,6 +159,7 @@ impl<'a, T> Executor<'a, T> {
         Self {
             sim,
             tasks: Vec::new(),
+            free: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
         }
@@ -113,23 +167,32 @@ impl<'a, T> Executor<'a, T> {
 
     /// Starts `future` at simulated time `at` (µs), with an optional deadline.
     pub fn spawn(&mut self, at: i64, deadline: Option<i64>, future: impl Future<Output = T> + 'a) {
-        let index = match self.tasks.iter().position(Option::is_none) {
-            Some(free) if self.tasks.len() > 64 => free,
-            _ => {
-                self.tasks.push(None);
-                self.tasks.len() - 1
-            }
-        };
-        self.tasks[index] = Some(Task {
+        let task = Some(Task {
             future: Box::pin(future),
             deadline,
         });
+        let index = match self.free.pop() {
+            Some(free) => {
+                self.tasks[free] = task;
+                free
+            }
+            None => {
+                self.tasks.push(task);
+                self.tasks.len() - 1
+            }
+        };
         self.push(at, index);
     }
 
     fn push(&mut self, at: i64, index: usize) {
         self.seq += 1;
         self.queue.push(Reverse((at, self.seq, index)));
+    }
+
+    fn end(&mut self, index: usize) {
+        self.tasks[index] = None;
+        self.free.push(index);
+        self.sim.forget(index);
     }
 
     /// When the next task wakes, if any is waiting.
@@ -143,22 +206,23 @@ impl<'a, T> Executor<'a, T> {
         let Reverse((at, _, index)) = self.queue.pop()?;
         if self.tasks[index].as_ref()?.deadline.is_some_and(|d| at > d) {
             // Lambda stopped it at its deadline: it does nothing more.
-            self.tasks[index] = None;
+            self.end(index);
             return Some(Ended::TimedOut);
         }
         self.advance_to(at);
+        self.sim.fire();
+        self.sim.timers().current = index;
         let task = self.tasks[index].as_mut()?;
-        self.sim.take_wake();
         let mut cx = Context::from_waker(Waker::noop());
         match task.future.as_mut().poll(&mut cx) {
             Poll::Ready(out) => {
-                self.tasks[index] = None;
+                self.end(index);
                 Some(Ended::Finished(out))
             }
             Poll::Pending => {
                 let wake = self
                     .sim
-                    .take_wake()
+                    .next_wake(index)
                     .expect("a simulated task waited on something other than Sim::sleep");
                 self.push(wake, index);
                 None

@@ -64,8 +64,11 @@ fn parse_capacity(text: &str) -> Result<(usize, f64), String> {
 
 /// Runs every row, prints the table and the verdicts; returns how many budgets failed.
 pub fn run(args: &Args) -> Result<usize> {
-    if args.rates.iter().any(|r| *r <= 0.0) || args.sweeps.contains(&0) {
-        bail!("rates and sweep counts must be positive");
+    if args.rates.iter().any(|r| *r <= 0.0) {
+        bail!("rates must be positive");
+    }
+    for &sweeps in &args.sweeps {
+        flight_core::shard::Sweep::new(0, sweeps as u64)?;
     }
     let catalog = Arc::new(Catalog::default_catalog());
     println!(

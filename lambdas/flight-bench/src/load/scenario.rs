@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use flight_core::shard::Sweep;
 use flight_core::{Catalog, Clock, FlightController, Millis, Settings};
 
 use super::cloudwatch::{ModeledSink, SinkUsage};
@@ -26,7 +27,8 @@ pub struct Config {
     pub hot_rate: f64,
     /// How long events arrive, in seconds.
     pub seconds: u64,
-    /// Settle invocations the schedule starts each minute.
+    /// Settle invocations the schedule starts each minute, each with its
+    /// [`Sweep`] of the `due` shards; divides the shard count.
     pub sweeps: usize,
     /// A settle invocation's timeout, in seconds.
     pub timeout: u64,
@@ -199,11 +201,13 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
                 drained: out.settled >= previous_due,
             });
             previous_due = due_now;
-            for _ in 0..config.sweeps {
-                let sweep = controller();
+            for index in 0..config.sweeps {
+                let invocation = controller();
+                let sweep = Sweep::new(index as u64, config.sweeps as u64)
+                    .expect("the sweep count was checked");
                 let started = next_tick;
                 exec.spawn(started, Some(started + config.timeout as i64 * SECOND), async move {
-                    let report = sweep.settle().await;
+                    let report = invocation.settle_sweep(sweep).await;
                     Done::Swept {
                         started,
                         failed: report.is_err(),
