@@ -96,3 +96,25 @@ async fn overlapping_sweeps_of_two_configurations_publish_nothing_twice() {
     assert_eq!(settled, 200);
     published_once(service.sink(), &events);
 }
+
+#[test]
+fn a_settle_input_names_its_sweep_or_else_sweeps_every_shard() {
+    use flight_core::handler::sweep_of_input;
+    use serde_json::json;
+
+    assert_eq!(
+        sweep_of_input(&json!({ "sweep": 3, "of": 4 })).unwrap(),
+        Sweep::new(3, 4).unwrap()
+    );
+    let schedule_event = json!({ "source": "aws.events", "detail-type": "Scheduled Event" });
+    assert_eq!(sweep_of_input(&schedule_event).unwrap(), Sweep::ALL);
+    for wrong in [
+        json!({ "sweep": 1, "of": 3 }),
+        json!({ "sweep": 4, "of": 4 }),
+        json!({ "sweep": 1 }),
+        json!({ "sweep": "1", "of": 2 }),
+    ] {
+        let error = sweep_of_input(&wrong).expect_err("refused");
+        assert!(!error.retryable, "{wrong}: a configuration error, not retried");
+    }
+}
