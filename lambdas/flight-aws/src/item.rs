@@ -434,8 +434,14 @@ mod tests {
     fn shards_are_stable_and_in_range() {
         // FNV-1a is fixed (flight_core::shard): these values must never
         // change, or due events get lost.
-        assert_eq!(due_shard(""), format!("P#{}", 0xcbf2_9ce4_8422_2325_u64 % DUE_SHARDS));
-        assert_eq!(due_shard("a"), format!("P#{}", 0xaf63_dc4c_8601_ec8c_u64 % DUE_SHARDS));
+        assert_eq!(
+            due_shard(""),
+            format!("P#{}", 0xcbf2_9ce4_8422_2325_u64 % DUE_SHARDS)
+        );
+        assert_eq!(
+            due_shard("a"),
+            format!("P#{}", 0xaf63_dc4c_8601_ec8c_u64 % DUE_SHARDS)
+        );
         for id in ["", "a", "res-1", "project-42"] {
             let shard = due_shard(id);
             let n: u64 = shard.trim_start_matches("P#").parse().expect("number");

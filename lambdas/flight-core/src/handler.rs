@@ -88,9 +88,7 @@ pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
 pub fn sweep_of_input(input: &Value) -> Result<Sweep, HandlerError> {
     let number = |key: &str| input.get(key).and_then(Value::as_u64);
     match (number("sweep"), number("of")) {
-        (None, None) if input.get("sweep").is_none() && input.get("of").is_none() => {
-            Ok(Sweep::ALL)
-        }
+        (None, None) if input.get("sweep").is_none() && input.get("of").is_none() => Ok(Sweep::ALL),
         (Some(index), Some(of)) => Sweep::new(index, of).map_err(|e| HandlerError {
             message: format!("settle input: {e}"),
             retryable: false,

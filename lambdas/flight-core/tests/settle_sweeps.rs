@@ -58,7 +58,11 @@ async fn four_parallel_sweeps_publish_every_data_point_once_between_them() {
     let settled: usize = reports.into_iter().map(|r| r.expect("sweep").events).sum();
     assert_eq!(settled, 200);
     published_once(service.sink(), &events);
-    assert_eq!(service.settle().await.expect("settle").events, 0, "nothing left");
+    assert_eq!(
+        service.settle().await.expect("settle").events,
+        0,
+        "nothing left"
+    );
 }
 
 #[tokio::test]
@@ -69,12 +73,19 @@ async fn a_sweep_takes_only_the_events_of_its_own_shards() {
 
     let report = service.settle_sweep(sweep).await.expect("sweep");
 
-    assert!(report.events > 0, "two hundred aggregates fill every eighth of {DUE_SHARDS} shards");
+    assert!(
+        report.events > 0,
+        "two hundred aggregates fill every eighth of {DUE_SHARDS} shards"
+    );
     assert!(report
         .published
         .iter()
         .all(|m| sweep.contains(&m.aggregate_id)));
-    let left = service.store().due_in(Sweep::ALL, i64::MAX, usize::MAX).await.unwrap();
+    let left = service
+        .store()
+        .due_in(Sweep::ALL, i64::MAX, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(left.len(), 200 - report.events);
     assert!(left.iter().all(|e| !sweep.contains(&e.event.aggregate_id)));
 }
@@ -115,6 +126,9 @@ fn a_settle_input_names_its_sweep_or_else_sweeps_every_shard() {
         json!({ "sweep": "1", "of": 2 }),
     ] {
         let error = sweep_of_input(&wrong).expect_err("refused");
-        assert!(!error.retryable, "{wrong}: a configuration error, not retried");
+        assert!(
+            !error.retryable,
+            "{wrong}: a configuration error, not retried"
+        );
     }
 }

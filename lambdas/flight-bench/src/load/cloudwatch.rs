@@ -87,9 +87,9 @@ impl MetricSink for ModeledSink {
         let wait = {
             let mut books = self.books.lock().unwrap_or_else(|e| e.into_inner());
             let elapsed = (now - books.at_us).max(0) as f64 / 1e6;
-            books.tokens =
-                (books.tokens + elapsed * ACCOUNT_CALLS_PER_SECOND).min(ACCOUNT_CALLS_PER_SECOND)
-                    - 1.0;
+            books.tokens = (books.tokens + elapsed * ACCOUNT_CALLS_PER_SECOND)
+                .min(ACCOUNT_CALLS_PER_SECOND)
+                - 1.0;
             books.at_us = books.at_us.max(now);
             let usage = &mut books.usage;
             usage.calls += 1;

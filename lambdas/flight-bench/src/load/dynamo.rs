@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use flight_aws::dynamo::shard_page;
 use flight_core::memory::MemoryStore;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
-use flight_aws::dynamo::shard_page;
 use flight_core::shard::{due_shard, Sweep};
 use flight_core::Millis;
 
@@ -180,13 +180,7 @@ impl ModeledStore {
 
 /// Takes `units` from a key's bucket at `now`; returns how long (µs) the
 /// request waits for them (0 when the key has them).
-fn take(
-    buckets: &mut HashMap<String, Bucket>,
-    key: &str,
-    units: f64,
-    rate: f64,
-    now: i64,
-) -> i64 {
+fn take(buckets: &mut HashMap<String, Bucket>, key: &str, units: f64, rate: f64, now: i64) -> i64 {
     let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
         tokens: rate,
         at_us: now,
@@ -231,7 +225,9 @@ impl EventStore for ModeledStore {
             .inner
             .timeline(aggregate_id, timeline, from, direction, limit)
             .await?;
-        let units = (entries.len() as f64 * TIMELINE_ENTRY_KB / 4.0).ceil().max(1.0);
+        let units = (entries.len() as f64 * TIMELINE_ENTRY_KB / 4.0)
+            .ceil()
+            .max(1.0);
         let read = vec![(base(aggregate_id), units)];
         self.send(vec![self.single(Vec::new(), read)]).await;
         Ok(entries)
@@ -265,7 +261,9 @@ impl EventStore for ModeledStore {
         let page = shard_page(limit, shards.len()) as f64;
         let mut per_shard: HashMap<u64, f64> = HashMap::new();
         for e in &found {
-            *per_shard.entry(due_shard(&e.event.aggregate_id)).or_default() += 1.0;
+            *per_shard
+                .entry(due_shard(&e.event.aggregate_id))
+                .or_default() += 1.0;
         }
         let requests = shards
             .into_iter()

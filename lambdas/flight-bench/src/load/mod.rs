@@ -25,6 +25,10 @@ pub struct Args {
     /// Offered events per second (one row per rate and sweep count).
     #[arg(long, value_delimiter = ',', default_value = "1200")]
     pub rates: Vec<f64>,
+    /// Offer this many events per second per sweep instead of `--rates`
+    /// (one row per sweep count: the scaling table).
+    #[arg(long)]
+    pub rate_per_sweep: Option<f64>,
     /// Settle invocations started each minute.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub sweeps: Vec<usize>,
@@ -64,7 +68,12 @@ fn parse_capacity(text: &str) -> Result<(usize, f64), String> {
 
 /// Runs every row, prints the table and the verdicts; returns how many budgets failed.
 pub fn run(args: &Args) -> Result<usize> {
-    if args.rates.iter().any(|r| *r <= 0.0) {
+    if args
+        .rates
+        .iter()
+        .chain(&args.rate_per_sweep)
+        .any(|r| *r <= 0.0)
+    {
         bail!("rates must be positive");
     }
     for &sweeps in &args.sweeps {
@@ -76,8 +85,16 @@ pub fn run(args: &Args) -> Result<usize> {
     );
     println!("|---:|---:|---:|---:|---:|---|---|---:|---:|---:|");
     let mut rows = Vec::new();
-    for &rate in &args.rates {
-        for &sweeps in &args.sweeps {
+    let pairs: Vec<(f64, usize)> = match args.rate_per_sweep {
+        Some(per) => args.sweeps.iter().map(|&s| (per * s as f64, s)).collect(),
+        None => args
+            .rates
+            .iter()
+            .flat_map(|&r| args.sweeps.iter().map(move |&s| (r, s)))
+            .collect(),
+    };
+    {
+        for (rate, sweeps) in pairs {
             let config = Config {
                 rate,
                 hot_rate: args.hot_rate.min(rate),
@@ -113,10 +130,16 @@ fn print_row(config: &Config, o: &Outcome, cpu: f64) {
         config.sweeps,
         completing,
         o.per_invocation(),
-        o.capacity()
-            .map_or_else(|| format!("≥ {completing:.0} (kept up)"), |c| format!("{c:.0}")),
+        o.capacity(config).map_or_else(
+            || format!("≥ {completing:.0} (kept up)"),
+            |c| format!("{c:.0}")
+        ),
         backlog.join(" → "),
-        if o.drained_every_minute() { "yes" } else { "no" },
+        if o.drained_every_minute() {
+            "yes"
+        } else {
+            "no"
+        },
         o.requests_per_event(),
         o.store.throttled + o.sink.throttled,
         cpu,
@@ -137,8 +160,12 @@ fn verdicts(args: &Args, rows: &[(Config, Outcome)]) -> usize {
             .map(|(c, o)| {
                 let completing = o.completing as f64 / c.seconds as f64;
                 // It kept up: it sustains what it was offered, if it drained.
-                let kept_up = if o.drained_every_minute() { completing } else { 0.0 };
-                o.capacity().unwrap_or(kept_up)
+                let kept_up = if o.drained_every_minute() {
+                    completing
+                } else {
+                    0.0
+                };
+                o.capacity(c).unwrap_or(kept_up)
             })
             .reduce(f64::max);
         match best {

@@ -80,11 +80,14 @@ impl Outcome {
 
     /// Completing events per second the configuration settles when it has
     /// more than it can do: the most it published in a minute that ended
-    /// with a backlog. `None` when it never had one (it kept up).
-    pub fn capacity(&self) -> Option<f64> {
+    /// with a backlog beyond what its sweeps may leave leased at their
+    /// timeout (a round of 100 each), so that its sweeps never ran dry.
+    /// `None` when it never had one (it kept up).
+    pub fn capacity(&self, config: &Config) -> Option<f64> {
+        let leftover = 100 * config.sweeps as u64;
         self.ticks
             .windows(2)
-            .filter(|w| w[1].backlog > 0 && w[0].backlog > 0)
+            .filter(|w| w[1].backlog > leftover)
             .map(|w| (w[1].settled - w[0].settled) as f64 * SECOND as f64 / PERIOD as f64)
             .reduce(f64::max)
     }
@@ -179,9 +182,8 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
     let total = (config.rate * config.seconds as f64) as u64;
     let gap = SECOND as f64 / config.rate;
     let mut due_times: Vec<Millis> = Vec::new();
-    let last_tick = (config.seconds + config.window) as i64 * SECOND / PERIOD
-        + 1
-        + config.drain_ticks as i64;
+    let last_tick =
+        (config.seconds + config.window) as i64 * SECOND / PERIOD + 1 + config.drain_ticks as i64;
     let mut next_tick = PERIOD;
     let mut previous_due = 0u64;
     let mut i = 0u64;
@@ -206,13 +208,17 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
                 let sweep = Sweep::new(index as u64, config.sweeps as u64)
                     .expect("the sweep count was checked");
                 let started = next_tick;
-                exec.spawn(started, Some(started + config.timeout as i64 * SECOND), async move {
-                    let report = invocation.settle_sweep(sweep).await;
-                    Done::Swept {
-                        started,
-                        failed: report.is_err(),
-                    }
-                });
+                exec.spawn(
+                    started,
+                    Some(started + config.timeout as i64 * SECOND),
+                    async move {
+                        let report = invocation.settle_sweep(sweep).await;
+                        Done::Swept {
+                            started,
+                            failed: report.is_err(),
+                        }
+                    },
+                );
                 out.invocations += 1;
             }
             next_tick += PERIOD;
