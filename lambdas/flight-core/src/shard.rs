@@ -48,7 +48,7 @@ impl Sweep {
 
     /// Sweep `index` of `of`; `of` divides [`DUE_SHARDS`].
     pub fn new(index: u64, of: u64) -> Result<Self, SweepError> {
-        if of == 0 || DUE_SHARDS % of != 0 {
+        if of == 0 || !DUE_SHARDS.is_multiple_of(of) {
             return Err(SweepError::Count { of });
         }
         if index >= of {

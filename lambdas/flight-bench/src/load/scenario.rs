@@ -120,7 +120,7 @@ struct Arrivals {
 
 impl Arrivals {
     fn next(&mut self, i: u64) -> Generated {
-        if self.hot_every > 0 && i % self.hot_every == 0 {
+        if self.hot_every > 0 && i.is_multiple_of(self.hot_every) {
             let c = self.hot_cycle;
             self.hot_cycle += 1;
             let mut pair = long_guardrail("hot", c / 2..c / 2 + 1, self.epoch);
@@ -188,7 +188,7 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
     let mut previous_due = 0u64;
     let mut i = 0u64;
     loop {
-        let arrival = (i < total).then(|| (i as f64 * gap) as i64);
+        let arrival = (i < total).then_some((i as f64 * gap) as i64);
         let wake = exec.next_wake();
         let tick_first = next_tick / PERIOD <= last_tick
             && [arrival, wake].iter().flatten().all(|t| next_tick <= *t);
