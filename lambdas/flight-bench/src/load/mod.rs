@@ -125,15 +125,12 @@ fn print_row(config: &Config, o: &Outcome, cpu: f64) {
     let completing = o.completing as f64 / config.seconds as f64;
     let backlog: Vec<String> = o.ticks.iter().map(|t| t.backlog.to_string()).collect();
     println!(
-        "| {:.0} | {} | {:.0} | {:.0} | {} | {} | {} | {:.2} | {} | {:.1} |",
+        "| {:.0} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {:.2} | {} | {:.1} |",
         config.rate,
         config.sweeps,
         completing,
         o.per_invocation(),
-        o.capacity(config).map_or_else(
-            || format!("≥ {completing:.0} (kept up)"),
-            |c| format!("{c:.0}")
-        ),
+        o.capacity(config),
         backlog.join(" → "),
         if o.drained_every_minute() {
             "yes"
@@ -157,16 +154,7 @@ fn verdicts(args: &Args, rows: &[(Config, Outcome)]) -> usize {
         let best = rows
             .iter()
             .filter(|(c, _)| c.sweeps == sweeps)
-            .map(|(c, o)| {
-                let completing = o.completing as f64 / c.seconds as f64;
-                // It kept up: it sustains what it was offered, if it drained.
-                let kept_up = if o.drained_every_minute() {
-                    completing
-                } else {
-                    0.0
-                };
-                o.capacity(c).unwrap_or(kept_up)
-            })
+            .map(|(c, o)| o.capacity(c))
             .reduce(f64::max);
         match best {
             Some(capacity) => verdict(

@@ -43,8 +43,6 @@ pub struct Config {
 /// The state at one schedule tick.
 #[derive(Debug, Clone, Copy)]
 pub struct Tick {
-    /// Events published by now.
-    pub settled: u64,
     /// Events whose data points were due by now and are not yet published.
     pub backlog: u64,
     /// Whether everything due at the previous tick was published by now.
@@ -78,18 +76,15 @@ impl Outcome {
         }
     }
 
-    /// Completing events per second the configuration settles when it has
-    /// more than it can do: the most it published in a minute that ended
-    /// with a backlog beyond what its sweeps may leave leased at their
-    /// timeout (a round of 100 each), so that its sweeps never ran dry.
-    /// `None` when it never had one (it kept up).
-    pub fn capacity(&self, config: &Config) -> Option<f64> {
-        let leftover = 100 * config.sweeps as u64;
-        self.ticks
-            .windows(2)
-            .filter(|w| w[1].backlog > leftover)
-            .map(|w| (w[1].settled - w[0].settled) as f64 * SECOND as f64 / PERIOD as f64)
-            .reduce(f64::max)
+    /// Completing events per second the configuration settles: each
+    /// invocation's rate while it runs, times the sweeps, over the part of
+    /// each minute an invocation may run. Its ceiling when it is offered
+    /// more than that (the scaling table's rows are); a configuration that
+    /// keeps up shows about what it was offered, its invocations running on
+    /// a trickle.
+    pub fn capacity(&self, config: &Config) -> f64 {
+        let share = (config.timeout as f64 * SECOND as f64 / PERIOD as f64).min(1.0);
+        self.per_invocation() * config.sweeps as f64 * share
     }
 
     /// DynamoDB requests and PutMetricData calls per event.
@@ -198,7 +193,6 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
             due_times.sort_unstable();
             let due_now = due_times.partition_point(|d| *d <= now) as u64;
             out.ticks.push(Tick {
-                settled: out.settled,
                 backlog: due_now.saturating_sub(out.settled),
                 drained: out.settled >= previous_due,
             });
@@ -266,4 +260,36 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
     out.store = store.usage();
     out.sink = sink.usage();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_that_keeps_up_publishes_every_completing_event_each_minute() {
+        let config = Config {
+            rate: 200.0,
+            hot_rate: 20.0,
+            seconds: 60,
+            sweeps: 2,
+            timeout: 60,
+            window: 60,
+            drain_ticks: 1,
+            seed: 1,
+        };
+        let outcome = run(&config, &Arc::new(Catalog::default_catalog()));
+
+        assert_eq!(outcome.errors, 0);
+        assert_eq!(outcome.events, 12_000);
+        assert!(outcome.completing > 0);
+        assert!(outcome.settled >= outcome.completing, "{outcome:?}");
+        assert!(outcome.drained_every_minute(), "{:?}", outcome.ticks);
+        assert_eq!(outcome.ticks.last().map(|t| t.backlog), Some(0));
+        // Its invocations ran on a trickle: about what it was offered.
+        let offered = outcome.completing as f64 / config.seconds as f64;
+        assert!(outcome.capacity(&config) > 0.5 * offered, "{outcome:?}");
+        assert_eq!(outcome.store.throttled, 0);
+        assert!(outcome.sink.largest_points <= flight_aws::MAX_DATUMS_PER_REQUEST);
+    }
 }
