@@ -52,7 +52,7 @@ resource "aws_lambda_permission" "eventbridge" {
 # schedules start n invocations every minute, sweep i taking the `due` shards
 # s with s % n == i. Sweep 0 is the settle rule above; these are the others.
 variable "settle_sweeps" {
-  description = "Parallel settle invocations per minute, each sweeping its share of the 32 due shards (1, 2, 4, 8, 16 or 32). Each sustains about 650 completing events/s in the load model (docs/scale.md); settle_function.reserved_concurrency must be -1 or at least this."
+  description = "Parallel settle invocations per minute, each sweeping its share of the 32 due shards (1, 2, 4, 8, 16 or 32). Each sustains about 650 completing events/s in the load model, 16 about 8,000 (docs/scale.md); settle_function.reserved_concurrency must be -1 or at least this."
   type        = number
   default     = 1
 
