@@ -15,6 +15,9 @@
 #   - the ingest handler end to end against DynamoDB Local and moto, with the
 #     deployed settings (window 300 s, then the sweep): events/s and AWS
 #     requests per event, counted by the adapters;
+#   - the load model (flight-bench load-model, docs/scale.md): settle's
+#     sustainable rate with 1, 2, 4, 8 and 16 sweeps and of the default
+#     configuration, backlog per minute, requests per event, in simulated time;
 #   - start to ready of a native release `ingest` binary under
 #     `cargo lambda watch --only-lambda-apis`, and its peak memory;
 #   - the size of every dist/*.zip (built by scripts/build.sh first, unless
@@ -40,7 +43,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-fail) NO_FAIL="--no-fail" ;;
     --skip-zip-build) BUILD_ZIPS="" ;;
-    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -145,6 +148,17 @@ if [ -f "$WORK/replay.runs" ]; then
     }' >>"$RESULTS"
 fi
 
+step "load model (docs/scale.md): settle's sustainable rate by sweep count, in simulated time"
+# Each sweep offered 1,000 events/s (about 710 completing), more than one
+# sweep settles: the sustainable rate is measured with a backlog. Then the
+# default configuration (one sweep) at 1,200 events/s. Its own verdicts;
+# a failed budget fails bench.sh as the report's do.
+LOAD_FAILED=""
+"$BIN/flight-bench" load-model --rate-per-sweep 1000 --sweeps 1,2,4,8,16 \
+  --budget-capacity 16:10000 --budget-requests 4 || LOAD_FAILED=1
+"$BIN/flight-bench" load-model --rates 1200 --sweeps 1 \
+  --budget-capacity 1:1000 --budget-requests 4 || LOAD_FAILED=1
+
 step "starting DynamoDB Local and moto (in $WORK/services)"
 FC_STATE_DIR="$WORK/services" bash scripts/services.sh start >/dev/null
 eval "$(FC_STATE_DIR="$WORK/services" bash scripts/services.sh env)"
@@ -171,3 +185,7 @@ step "results ($(uname -m), $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ))"
 zips=()
 for z in dist/*.zip; do [ -f "$z" ] && zips+=(--zip "$z"); done
 "$BIN/flight-bench" report --results "$RESULTS" --criterion "$CRITERION_HOME" "${zips[@]}" $NO_FAIL
+if [ -n "$LOAD_FAILED" ] && [ -z "$NO_FAIL" ]; then
+  say "a load-model budget failed (the load model's tables above)"
+  exit 1
+fi

@@ -63,8 +63,9 @@ pub const TIMELINE_INDEX: &str = "timeline";
 pub const DUE_INDEX: &str = "due";
 /// The global secondary index of measurement records (hash `m_metric`, range `m_ts`).
 pub const BY_METRIC_INDEX: &str = "by-metric";
-/// How many `due_shard` partitions the due index spreads events over.
-pub const DUE_SHARDS: u64 = 8;
+/// How many `due_shard` partitions the due index spreads events over
+/// ([`flight_core::shard`], the one home of the count and the hash).
+pub const DUE_SHARDS: u64 = flight_core::shard::DUE_SHARDS;
 
 /// An item that does not have the layout this crate writes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,19 +122,11 @@ pub(crate) fn tl_value(timeline: &str, order: &str) -> String {
     format!("{timeline}|{order}")
 }
 
-/// The due-index partition of an aggregate: `P#<n>`, n = FNV-1a(aggregate id) mod 8.
-/// Stable across processes and releases (unlike `std`'s hasher).
+/// The due-index partition of an aggregate: `P#<n>`, n = FNV-1a(aggregate id)
+/// mod [`DUE_SHARDS`] ([`flight_core::shard::due_shard`]). Stable across
+/// processes and releases (unlike `std`'s hasher).
 pub fn due_shard(aggregate_id: &str) -> String {
-    format!("P#{}", fnv1a(aggregate_id.as_bytes()) % DUE_SHARDS)
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    format!("P#{}", flight_core::shard::due_shard(aggregate_id))
 }
 
 /// The item of a stored event.
@@ -455,9 +448,16 @@ mod tests {
 
     #[test]
     fn shards_are_stable_and_in_range() {
-        // FNV-1a is fixed: these values must never change, or due events get lost.
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        // FNV-1a is fixed (flight_core::shard): these values must never
+        // change, or due events get lost.
+        assert_eq!(
+            due_shard(""),
+            format!("P#{}", 0xcbf2_9ce4_8422_2325_u64 % DUE_SHARDS)
+        );
+        assert_eq!(
+            due_shard("a"),
+            format!("P#{}", 0xaf63_dc4c_8601_ec8c_u64 % DUE_SHARDS)
+        );
         for id in ["", "a", "res-1", "project-42"] {
             let shard = due_shard(id);
             let n: u64 = shard.trim_start_matches("P#").parse().expect("number");

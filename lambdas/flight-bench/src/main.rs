@@ -4,6 +4,7 @@
 
 mod gen;
 mod ingest;
+mod load;
 mod ready;
 mod report;
 
@@ -77,6 +78,9 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         runs: usize,
     },
+    /// The load model: ingest and settle over a latency and limit model of
+    /// DynamoDB and CloudWatch, in simulated time (docs/scale.md).
+    LoadModel(load::Args),
     /// Print the table and the budgets' verdicts; exit 1 if any fails.
     Report {
         /// The figures (`key<TAB>value` lines).
@@ -149,6 +153,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             ready::measure(&binary, &emulator, &table, runs, &mut results)?;
         }
+        Command::LoadModel(args) => return load::main(&args),
         Command::Report {
             results: path,
             criterion,

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::envelope::Millis;
 use crate::ports::{Clock, EventStore, MetricSink};
 use crate::service::{FlightController, IngestError, Settings};
+use crate::shard::Sweep;
 
 /// A handler failure the platform must see: the invocation fails, Lambda
 /// retries it, and then it goes to the function's on-failure destination.
@@ -78,10 +79,41 @@ pub async fn handle_event<S: EventStore, M: MetricSink, C: Clock>(
 pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
     service: &FlightController<S, M, C>,
 ) -> Result<Value, HandlerError> {
-    match service.settle().await {
+    handle_settle_sweep(service, Sweep::ALL).await
+}
+
+/// The sweep a settle invocation's input names: `{"sweep": i, "of": n}` (the
+/// schedule target's constant input, one per parallel sweep); an input
+/// without them (a plain schedule event) sweeps every shard.
+pub fn sweep_of_input(input: &Value) -> Result<Sweep, HandlerError> {
+    let number = |key: &str| input.get(key).and_then(Value::as_u64);
+    match (number("sweep"), number("of")) {
+        (None, None) if input.get("sweep").is_none() && input.get("of").is_none() => Ok(Sweep::ALL),
+        (Some(index), Some(of)) => Sweep::new(index, of).map_err(|e| HandlerError {
+            message: format!("settle input: {e}"),
+            retryable: false,
+        }),
+        _ => Err(HandlerError {
+            message: format!(
+                "settle input: `sweep` and `of` must both be whole numbers, got {input}"
+            ),
+            retryable: false,
+        }),
+    }
+}
+
+/// Runs one settle sweep and logs its outcome (with the sweep).
+pub async fn handle_settle_sweep<S: EventStore, M: MetricSink, C: Clock>(
+    service: &FlightController<S, M, C>,
+    sweep: Sweep,
+) -> Result<Value, HandlerError> {
+    let (sweep_index, sweeps) = (sweep.index(), sweep.of());
+    match service.settle_sweep(sweep).await {
         Ok(report) => {
             tracing::info!(
                 outcome = "settled",
+                sweep = sweep_index,
+                sweeps,
                 events = report.events,
                 published = report.published.len(),
                 unsent = report.unsent.len(),
@@ -95,7 +127,7 @@ pub async fn handle_settle<S: EventStore, M: MetricSink, C: Clock>(
             }))
         }
         Err(error) => {
-            tracing::error!(outcome = "failed", error = %error, "settle failed; the next sweep retries");
+            tracing::error!(outcome = "failed", sweep = sweep_index, sweeps, error = %error, "settle failed; the next sweep retries");
             Err(HandlerError {
                 message: error.to_string(),
                 retryable: error.is_retryable(),

@@ -25,6 +25,7 @@ pub mod rejection;
 pub mod replay;
 pub mod series_budget;
 pub mod service;
+pub mod shard;
 pub mod slo;
 pub mod strict_sink;
 pub mod time;

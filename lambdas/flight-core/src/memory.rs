@@ -16,6 +16,7 @@ use crate::ports::{
     StoreError, StoredEvent, TimelineEntry,
 };
 use crate::reads::{BackfillStore, MeasurementLog, ScanProgress, SeriesLog};
+use crate::shard::{due_shard, Sweep};
 
 #[derive(Default)]
 struct State {
@@ -24,6 +25,8 @@ struct State {
     timelines: BTreeMap<(String, String, String), EventRef>,
     /// (due, event) for every event with a `due`.
     pending: BTreeSet<(Millis, EventRef)>,
+    /// The same, by `due` shard (see [`crate::shard`]).
+    by_shard: BTreeSet<(u64, Millis, EventRef)>,
     measurements: BTreeMap<(String, EventRef), Measurement>,
     requests: usize,
     entries_read: usize,
@@ -36,12 +39,15 @@ impl State {
         let Some(event) = self.events.get_mut(key) else {
             return;
         };
+        let shard = due_shard(&key.aggregate_id);
         if let Some(old) = event.due {
             self.pending.remove(&(old, key.clone()));
+            self.by_shard.remove(&(shard, old, key.clone()));
         }
         event.due = due;
         if let Some(due) = due {
             self.pending.insert((due, key.clone()));
+            self.by_shard.insert((shard, due, key.clone()));
         }
     }
 }
@@ -194,6 +200,39 @@ impl EventStore for MemoryStore {
             .filter(|e| !leased(e, now))
             .take(limit)
             .cloned()
+            .collect())
+    }
+
+    /// The sweep's shards' due events, earliest due first.
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if sweep == Sweep::ALL {
+            return self.due(now, limit).await;
+        }
+        let mut state = self.lock();
+        state.requests += 1;
+        let mut found: Vec<(Millis, &EventRef)> = Vec::new();
+        for shard in sweep.shards() {
+            let first = (shard, Millis::MIN, EventRef::default());
+            found.extend(
+                state
+                    .by_shard
+                    .range(first..)
+                    .take_while(|(s, due, _)| *s == shard && *due <= now)
+                    .filter(|(_, _, r)| !leased(&state.events[r], now))
+                    .take(limit)
+                    .map(|(_, due, r)| (*due, r)),
+            );
+        }
+        found.sort_unstable();
+        Ok(found
+            .into_iter()
+            .take(limit)
+            .map(|(_, r)| state.events[r].clone())
             .collect())
     }
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::engine::Measurement;
 use crate::envelope::{Event, Millis};
+use crate::shard::Sweep;
 
 /// An event as the store keeps it, with the state of the data points it completes.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +49,7 @@ pub struct Lease {
 }
 
 /// The key of an event in the store.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventRef {
     pub aggregate_id: String,
     pub event_id: String,
@@ -134,6 +135,26 @@ pub trait EventStore: Send + Sync {
     /// Up to `limit` events whose `due` is at or before `now` and whose lease is
     /// absent or expired. May lag a little behind the latest writes.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// [`EventStore::due`] within the shards of one sweep (see
+    /// [`crate::shard`]): up to `limit` events of those shards whose `due` is
+    /// at or before `now` and whose lease is absent or expired. The sweep of
+    /// every shard is [`EventStore::due`] itself; by default, other sweeps
+    /// filter what it returns. Stores index their due events by shard.
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if sweep == Sweep::ALL {
+            return self.due(now, limit).await;
+        }
+        let mut due = self.due(now, usize::MAX).await?;
+        due.retain(|e| sweep.contains(&e.event.aggregate_id));
+        due.truncate(limit);
+        Ok(due)
+    }
 
     /// Claims each event whose `due` is set, whose lease is absent or expired
     /// at `now`, and whose stored `todo` is exactly the given event's `todo`
@@ -227,6 +248,14 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     }
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).due(now, limit).await
+    }
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).due_in(sweep, now, limit).await
     }
     async fn claim(
         &self,

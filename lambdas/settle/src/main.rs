@@ -1,17 +1,23 @@
-//! The settle function: run every minute by an EventBridge schedule; publishes
-//! every data point whose lateness window has passed.
+//! The settle function: run every minute by EventBridge schedules, one per
+//! parallel sweep (the target's input `{"sweep": i, "of": n}`; a plain
+//! schedule event sweeps every shard); publishes every data point of its
+//! shards whose lateness window has passed (docs/scale.md).
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
-use flight_core::handler::handle_settle;
+use flight_core::handler::{handle_settle_sweep, sweep_of_input};
 use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     flight_lambda::init_logging();
     let service = flight_lambda::controller_from_env().await?;
     let service = &service;
-    let handler = move |_schedule: LambdaEvent<EventBridgeEvent>| async move {
-        match handle_settle(service).await {
+    let handler = move |input: LambdaEvent<Value>| async move {
+        let result = match sweep_of_input(&input.payload) {
+            Ok(sweep) => handle_settle_sweep(service, sweep).await,
+            Err(error) => Err(error),
+        };
+        match result {
             Ok(response) => Ok(response),
             Err(error) => Err(flight_lambda::failure(service, None, error).await),
         }

@@ -24,6 +24,9 @@ resource "aws_cloudwatch_event_target" "function" {
   event_bus_name = aws_cloudwatch_event_rule.function[each.key].event_bus_name
   target_id      = "function"
   arn            = aws_lambda_function.this[each.key].arn
+  # Settle's first sweep when there are several (settle_sweeps); one sweep
+  # takes the plain schedule event, which sweeps every shard.
+  input = each.value.kind == "settle" && var.settle_sweeps > 1 ? jsonencode({ sweep = 0, of = var.settle_sweeps }) : null
 
   retry_policy {
     maximum_event_age_in_seconds = var.event_delivery.maximum_event_age_in_seconds
@@ -43,4 +46,66 @@ resource "aws_lambda_permission" "eventbridge" {
   function_name = aws_lambda_function.this[each.key].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.function[each.key].arn
+}
+
+# Settle scales out by sweep (docs/scale.md): with settle_sweeps = n, n
+# schedules start n invocations every minute, sweep i taking the `due` shards
+# s with s % n == i. Sweep 0 is the settle rule above; these are the others.
+variable "settle_sweeps" {
+  description = "Parallel settle invocations per minute, each sweeping its share of the 32 due shards (1, 2, 4, 8, 16 or 32). Each sustains about 650 completing events/s in the load model, 16 about 8,000 (docs/scale.md); settle_function.reserved_concurrency must be -1 or at least this."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([1, 2, 4, 8, 16, 32], var.settle_sweeps)
+    error_message = "settle_sweeps must divide the 32 due shards: 1, 2, 4, 8, 16 or 32."
+  }
+}
+
+locals {
+  settle_sweeps = { for i in range(1, var.settle_sweeps) : tostring(i) => i }
+}
+
+resource "aws_cloudwatch_event_rule" "settle_sweep" {
+  for_each = local.settle_sweeps
+
+  name                = "${local.functions["settle"].rule_name}-sweep-${each.value}"
+  description         = "${local.functions["settle"].description} Sweep ${each.value} of ${var.settle_sweeps}."
+  schedule_expression = local.functions["settle"].schedule_expression
+  tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.settle_function.reserved_concurrency == -1 || var.settle_function.reserved_concurrency >= var.settle_sweeps
+      error_message = "settle_function.reserved_concurrency must be -1 or at least settle_sweeps, or the sweeps throttle each other."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "settle_sweep" {
+  for_each = local.settle_sweeps
+
+  rule      = aws_cloudwatch_event_rule.settle_sweep[each.key].name
+  target_id = "function"
+  arn       = aws_lambda_function.this["settle"].arn
+  input     = jsonencode({ sweep = each.value, of = var.settle_sweeps })
+
+  retry_policy {
+    maximum_event_age_in_seconds = var.event_delivery.maximum_event_age_in_seconds
+    maximum_retry_attempts       = var.event_delivery.maximum_retry_attempts
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letter["settle"].arn
+  }
+}
+
+resource "aws_lambda_permission" "settle_sweep" {
+  for_each = local.settle_sweeps
+
+  statement_id  = "AllowSettleSweep${each.value}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["settle"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.settle_sweep[each.key].arn
 }

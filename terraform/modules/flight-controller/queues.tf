@@ -27,7 +27,8 @@ data "aws_iam_policy_document" "dead_letter_queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.function[each.key].arn]
+      # Settle's other sweeps (events.tf, settle_sweeps) share its queue.
+      values = concat([aws_cloudwatch_event_rule.function[each.key].arn], each.key == "settle" ? [for rule in aws_cloudwatch_event_rule.settle_sweep : rule.arn] : [])
     }
   }
 }

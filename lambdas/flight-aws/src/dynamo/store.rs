@@ -10,12 +10,20 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
+use flight_core::shard::Sweep;
 use flight_core::Millis;
 
 use super::transaction::Conditional;
 use super::{invalid_item, names, DynamoStore, Operation};
 use crate::error::store_error;
 use crate::item::{self, due_shard, event_key, n, s, tl_value, DUE_INDEX, TIMELINE_INDEX};
+
+/// Events read per shard for a round of `limit` over `shards` shards: an
+/// even share with room for skew, at least 25 (and at most `limit`), so
+/// that a round of 100 over 32 shards reads 800 items, not 3,200.
+pub fn shard_page(limit: usize, shards: usize) -> usize {
+    limit.min(limit.div_ceil(shards.max(1)).max(25))
+}
 
 impl DynamoStore {
     /// Due events of one shard of the `due` index, oldest first, up to `limit`.
@@ -189,27 +197,31 @@ impl EventStore for DynamoStore {
         Ok(())
     }
 
-    /// One Query per shard of the `due` index (8, sent together), then the
-    /// oldest `limit` of what they found.
+    /// [`EventStore::due_in`] over every shard.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.due_in(Sweep::ALL, now, limit).await
+    }
+
+    /// One Query per shard of the sweep, sent together, each for up to
+    /// [`shard_page`] events; then the earliest `limit` of what they found.
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let (p0, p1, p2, p3, p4, p5, p6, p7) = tokio::join!(
-            self.due_in_shard(0, now, limit),
-            self.due_in_shard(1, now, limit),
-            self.due_in_shard(2, now, limit),
-            self.due_in_shard(3, now, limit),
-            self.due_in_shard(4, now, limit),
-            self.due_in_shard(5, now, limit),
-            self.due_in_shard(6, now, limit),
-            self.due_in_shard(7, now, limit),
-        );
-        const _: () = assert!(item::DUE_SHARDS == 8, "due() queries 8 shards");
-        let mut all = Vec::new();
-        for shard in [p0, p1, p2, p3, p4, p5, p6, p7] {
-            all.extend(shard?);
-        }
+        let shards: Vec<u64> = sweep.shards().collect();
+        let page = shard_page(limit, shards.len());
+        let found = futures_util::future::try_join_all(
+            shards
+                .into_iter()
+                .map(|shard| self.due_in_shard(shard, now, page)),
+        )
+        .await?;
+        let mut all: Vec<StoredEvent> = found.into_iter().flatten().collect();
         all.sort_by(|a, b| {
             (a.due, &a.event.aggregate_id, &a.event.event_id).cmp(&(
                 b.due,

@@ -7,6 +7,8 @@
 //! as done. A crash before the record leaves the lease to expire and the work
 //! is redone; only a crash between the metric sink accepting the data and the
 //! record being written can publish twice (see the README's Reliability notes).
+//! Settle sweeps the `due` work by shard ([`crate::shard`]), several shards
+//! at once, and several sweeps may run in parallel (docs/scale.md).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,7 +16,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 mod publish;
+mod sweep;
 mod timeline;
+
+pub use sweep::SETTLE_CONCURRENCY;
 
 use crate::catalog::{Catalog, LATE_EVENTS_METRIC};
 use crate::engine::{completions, timeline_id, Delivery, Measurement};
@@ -23,8 +28,6 @@ use crate::ports::{
     Appended, Clock, EventStore, Lease, MetricSink, SinkError, StoreError, StoredEvent,
 };
 
-/// Events settled per round.
-const SETTLE_BATCH: usize = 100;
 /// Data points sent and recorded together; one `PutMetricData` call holds 1000.
 pub const PUBLISH_CHUNK: usize = 1000;
 /// CloudWatch accepts data points up to 14 days old...
@@ -228,28 +231,6 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             published,
             due: record.due.filter(|due| *due > now),
         })
-    }
-
-    /// Publishes every data point whose lateness window has passed.
-    pub async fn settle(&self) -> Result<SettleReport, IngestError> {
-        let mut report = SettleReport::default();
-        loop {
-            let due = self.store.due(self.clock.now(), SETTLE_BATCH).await?;
-            if due.is_empty() {
-                break;
-            }
-            let claimed = self.claim(due).await?;
-            if claimed.is_empty() {
-                // Everything due is being published by someone else.
-                break;
-            }
-            report.events += claimed.len();
-            let outcome = self.publish(claimed).await?;
-            report.published.extend(outcome.published);
-            report.unsent.extend(outcome.unsent);
-            report.refused.extend(outcome.refused);
-        }
-        Ok(report)
     }
 
     fn new_record(&self, event: Event, now: Millis) -> Result<StoredEvent, Rejection> {

@@ -3,8 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use futures_util::stream::{self, StreamExt};
+
 use super::{
     cloudwatch_delivery, new_token, FlightController, IngestError, SettleReport, PUBLISH_CHUNK,
+    SETTLE_CONCURRENCY,
 };
 use crate::catalog::LATE_EVENTS_METRIC;
 use crate::engine::{
@@ -55,8 +58,14 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         let mut report = SettleReport::default();
         let mut chunk: Vec<(&StoredEvent, Completion)> = Vec::new();
         let mut chunk_points = 0;
+        // The span reads of the round, in flight together, in order.
+        let reads: Vec<_> = claimed.iter().map(|record| self.measure(record)).collect();
+        let mut measured = stream::iter(reads).buffered(SETTLE_CONCURRENCY);
         for (index, record) in claimed.iter().enumerate() {
-            let mut measurements = self.measure(record).await?;
+            let Some(measurements) = measured.next().await else {
+                break;
+            };
+            let mut measurements = measurements?;
             for m in &mut measurements {
                 m.delivery = self.delivery(m.timestamp, now);
                 if m.delivery != Delivery::Published {

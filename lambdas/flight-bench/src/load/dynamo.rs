@@ -1,0 +1,378 @@
+//! DynamoDB as the load model sees it: the in-memory store behind each
+//! [`EventStore`] call, preceded by the requests [`flight_aws::DynamoStore`]
+//! sends for that call, each with a latency drawn from [`Latencies`] and the
+//! capacity it takes from the partition keys it writes or reads (base table,
+//! the `due` index by shard, the by-metric index by metric). A key holds
+//! 1,000 write and 3,000 read units per second, as DynamoDB's per-partition
+//! limits do; a request beyond them waits until the key has the units again
+//! (what the SDK's retries of a throttled request amount to) and counts as
+//! throttled. The mapping of calls to requests is written out in
+//! `docs/scale.md` ("What one call costs").
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use flight_aws::dynamo::shard_page;
+use flight_core::memory::MemoryStore;
+use flight_core::ports::{
+    Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
+    TimelineEntry,
+};
+use flight_core::shard::{due_shard, Sweep};
+use flight_core::Millis;
+
+use super::exec::{Latency, Rng, Sim};
+
+/// Units a partition key serves per second (DynamoDB's per-partition limits).
+pub const KEY_WRITE_UNITS: f64 = 1_000.0;
+pub const KEY_READ_UNITS: f64 = 3_000.0;
+/// Size assumed for an event item (payload, todo/done, lease), in KB: one write unit.
+const EVENT_ITEM_KB: f64 = 1.0;
+/// Size of a timeline index entry (four projected attributes), in KB.
+const TIMELINE_ENTRY_KB: f64 = 0.1;
+/// Items in one TransactWriteItems ([`flight_aws::DynamoStore`]'s limit).
+const TRANSACTION_ITEMS: usize = 100;
+
+/// The latency of each kind of request.
+#[derive(Debug, Clone, Copy)]
+pub struct Latencies {
+    /// PutItem, UpdateItem, GetItem, Query of one page.
+    pub single: Latency,
+    /// TransactWriteItems: its median grows by `per_item_ms` per action.
+    pub transaction: Latency,
+    pub per_item_ms: f64,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Self {
+            single: Latency {
+                p50_ms: 4.0,
+                p99_ms: 15.0,
+            },
+            transaction: Latency {
+                p50_ms: 8.0,
+                p99_ms: 30.0,
+            },
+            per_item_ms: 0.1,
+        }
+    }
+}
+
+/// What the modelled table served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub requests: u64,
+    pub write_units: f64,
+    pub read_units: f64,
+    /// Requests that waited for a partition key's capacity.
+    pub throttled: u64,
+}
+
+/// A partition key's units: tokens refilled at its limit, one second's worth at most.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at_us: i64,
+}
+
+#[derive(Default)]
+struct Books {
+    usage: Usage,
+    writes: HashMap<String, Bucket>,
+    reads: HashMap<String, Bucket>,
+}
+
+/// One request: its latency model and the units it takes from which keys.
+struct Request {
+    latency: Latency,
+    writes: Vec<(String, f64)>,
+    reads: Vec<(String, f64)>,
+}
+
+/// The in-memory store behind a latency and limit model of DynamoDB.
+pub struct ModeledStore {
+    inner: MemoryStore,
+    sim: Arc<Sim>,
+    latencies: Latencies,
+    rng: Mutex<Rng>,
+    books: Mutex<Books>,
+    completed: std::sync::atomic::AtomicU64,
+}
+
+fn base(aggregate: &str) -> String {
+    format!("table/{aggregate}")
+}
+
+fn due_key(aggregate: &str) -> String {
+    format!("due/P#{}", due_shard(aggregate))
+}
+
+impl ModeledStore {
+    pub fn new(sim: Arc<Sim>, latencies: Latencies, seed: u64) -> Self {
+        Self {
+            inner: MemoryStore::new(),
+            sim,
+            latencies,
+            rng: Mutex::new(Rng::new(seed)),
+            books: Mutex::new(Books::default()),
+            completed: Default::default(),
+        }
+    }
+
+    /// Completions recorded (one per event settled; a late marker's adds one).
+    pub fn completed(&self) -> u64 {
+        self.completed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.books.lock().unwrap_or_else(|e| e.into_inner()).usage
+    }
+
+    /// Sends requests together; waits for the slowest, throttling included.
+    async fn send(&self, requests: Vec<Request>) {
+        let now = self.sim.now_us();
+        let mut slowest = 0;
+        {
+            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            let mut books = self.books.lock().unwrap_or_else(|e| e.into_inner());
+            for request in requests {
+                let mut wait = 0;
+                for (key, units) in &request.writes {
+                    wait = wait.max(take(&mut books.writes, key, *units, KEY_WRITE_UNITS, now));
+                    books.usage.write_units += units;
+                }
+                for (key, units) in &request.reads {
+                    wait = wait.max(take(&mut books.reads, key, *units, KEY_READ_UNITS, now));
+                    books.usage.read_units += units;
+                }
+                books.usage.requests += 1;
+                if wait > 0 {
+                    books.usage.throttled += 1;
+                }
+                slowest = slowest.max(wait + request.latency.draw(&mut rng));
+            }
+        }
+        self.sim.sleep(slowest).await;
+    }
+
+    fn single(&self, writes: Vec<(String, f64)>, reads: Vec<(String, f64)>) -> Request {
+        Request {
+            latency: self.latencies.single,
+            writes,
+            reads,
+        }
+    }
+
+    fn transaction(&self, writes: Vec<(String, f64)>, actions: usize) -> Request {
+        let mut latency = self.latencies.transaction;
+        let extra = self.latencies.per_item_ms * actions as f64;
+        latency.p50_ms += extra;
+        latency.p99_ms += extra;
+        Request {
+            latency,
+            writes,
+            reads: Vec::new(),
+        }
+    }
+}
+
+/// Takes `units` from a key's bucket at `now`; returns how long (µs) the
+/// request waits for them (0 when the key has them).
+fn take(buckets: &mut HashMap<String, Bucket>, key: &str, units: f64, rate: f64, now: i64) -> i64 {
+    let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
+        tokens: rate,
+        at_us: now,
+    });
+    let elapsed = (now - bucket.at_us).max(0) as f64 / 1e6;
+    bucket.tokens = (bucket.tokens + elapsed * rate).min(rate) - units;
+    bucket.at_us = bucket.at_us.max(now);
+    if bucket.tokens >= 0.0 {
+        0
+    } else {
+        (-bucket.tokens / rate * 1e6) as i64
+    }
+}
+
+#[async_trait]
+impl EventStore for ModeledStore {
+    /// One conditional PutItem: the item, its timeline entry (a local index,
+    /// same key) and its `due` index entry.
+    async fn append(&self, event: &StoredEvent) -> Result<Appended, StoreError> {
+        let aggregate = &event.event.aggregate_id;
+        let mut writes = vec![(base(aggregate), EVENT_ITEM_KB)];
+        if event.timeline.is_some() {
+            writes.push((base(aggregate), 1.0));
+        }
+        if event.due.is_some() {
+            writes.push((due_key(aggregate), EVENT_ITEM_KB));
+        }
+        self.send(vec![self.single(writes, Vec::new())]).await;
+        self.inner.append(event).await
+    }
+
+    /// Query pages of the timeline index, strongly consistent.
+    async fn timeline(
+        &self,
+        aggregate_id: &str,
+        timeline: &str,
+        from: &str,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let entries = self
+            .inner
+            .timeline(aggregate_id, timeline, from, direction, limit)
+            .await?;
+        let units = (entries.len() as f64 * TIMELINE_ENTRY_KB / 4.0)
+            .ceil()
+            .max(1.0);
+        let read = vec![(base(aggregate_id), units)];
+        self.send(vec![self.single(Vec::new(), read)]).await;
+        Ok(entries)
+    }
+
+    /// One UpdateItem (the item and its `due` entry).
+    async fn mark_late(&self, event: &EventRef, due_if_unset: Millis) -> Result<(), StoreError> {
+        let writes = vec![
+            (base(&event.aggregate_id), EVENT_ITEM_KB),
+            (due_key(&event.aggregate_id), EVENT_ITEM_KB),
+        ];
+        self.send(vec![self.single(writes, Vec::new())]).await;
+        self.inner.mark_late(event, due_if_unset).await
+    }
+
+    /// [`EventStore::due_in`] over every shard.
+    async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.due_in(Sweep::ALL, now, limit).await
+    }
+
+    /// One Query per shard of the sweep, sent together, eventually
+    /// consistent, each reading up to [`shard_page`] items.
+    async fn due_in(
+        &self,
+        sweep: Sweep,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let found = self.inner.due_in(sweep, now, limit).await?;
+        let shards: Vec<u64> = sweep.shards().collect();
+        let page = shard_page(limit, shards.len()) as f64;
+        let mut per_shard: HashMap<u64, f64> = HashMap::new();
+        for e in &found {
+            *per_shard
+                .entry(due_shard(&e.event.aggregate_id))
+                .or_default() += 1.0;
+        }
+        let requests = shards
+            .into_iter()
+            .map(|shard| {
+                // A busy shard reads a whole page, whether or not the round uses it.
+                let items = per_shard.get(&shard).map_or(0.0, |_| page);
+                let units = (items * EVENT_ITEM_KB / 4.0).ceil().max(1.0) / 2.0;
+                self.single(Vec::new(), vec![(format!("due/P#{shard}"), units)])
+            })
+            .collect();
+        self.send(requests).await;
+        Ok(found)
+    }
+
+    /// TransactWriteItems of up to 100 conditional updates (one alone: an
+    /// UpdateItem); each update rewrites the event's `due` entry (its lease).
+    async fn claim(
+        &self,
+        events: &[StoredEvent],
+        lease: &Lease,
+        now: Millis,
+    ) -> Result<Vec<EventRef>, StoreError> {
+        for chunk in events.chunks(TRANSACTION_ITEMS) {
+            let mut writes = Vec::new();
+            for e in chunk {
+                writes.push((base(&e.event.aggregate_id), 2.0 * EVENT_ITEM_KB));
+                writes.push((due_key(&e.event.aggregate_id), EVENT_ITEM_KB));
+            }
+            let request = if chunk.len() == 1 {
+                self.single(writes, Vec::new())
+            } else {
+                self.transaction(writes, chunk.len())
+            };
+            self.send(vec![request]).await;
+        }
+        self.inner.claim(events, lease, now).await
+    }
+
+    /// TransactWriteItems of up to 100 actions: per completion its update
+    /// (which drops its `due` entry) and a put of each measurement record
+    /// (which lands on the by-metric index under the metric's name).
+    async fn complete(&self, completions: &[Completion]) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        let mut actions = 0;
+        for c in completions {
+            let more = 1 + c.measurements.len();
+            if actions > 0 && actions + more > TRANSACTION_ITEMS {
+                let request = self.transaction(std::mem::take(&mut writes), actions);
+                self.send(vec![request]).await;
+                actions = 0;
+            }
+            actions += more;
+            writes.push((base(&c.event.aggregate_id), 2.0 * EVENT_ITEM_KB));
+            writes.push((due_key(&c.event.aggregate_id), EVENT_ITEM_KB));
+            for m in &c.measurements {
+                writes.push((base(&c.event.aggregate_id), 2.0));
+                writes.push((format!("metric/{}", m.metric), 1.0));
+            }
+        }
+        if actions > 0 {
+            let request = if actions == 1 {
+                self.single(writes, Vec::new())
+            } else {
+                self.transaction(writes, actions)
+            };
+            self.send(vec![request]).await;
+        }
+        self.completed.fetch_add(
+            completions.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.inner.complete(completions).await
+    }
+
+    /// One UpdateItem per event.
+    async fn release(&self, events: &[EventRef], token: &str) -> Result<(), StoreError> {
+        let requests = events
+            .iter()
+            .map(|r| self.single(vec![(base(&r.aggregate_id), EVENT_ITEM_KB)], Vec::new()))
+            .collect();
+        self.send(requests).await;
+        self.inner.release(events, token).await
+    }
+
+    /// One conditional UpdateItem on the metric's series item.
+    async fn admit_series(
+        &self,
+        metric: &str,
+        series: &str,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        let writes = vec![(format!("series/{metric}"), 1.0)];
+        self.send(vec![self.single(writes, Vec::new())]).await;
+        self.inner.admit_series(metric, series, budget).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_beyond_its_write_units_makes_requests_wait() {
+        let mut buckets = HashMap::new();
+        // A full second's worth at once is served...
+        assert_eq!(take(&mut buckets, "k", 1_000.0, KEY_WRITE_UNITS, 0), 0);
+        // ...the next 500 units wait half a second for the refill.
+        assert_eq!(take(&mut buckets, "k", 500.0, KEY_WRITE_UNITS, 0), 500_000);
+        // Another key is not affected.
+        assert_eq!(take(&mut buckets, "other", 10.0, KEY_WRITE_UNITS, 0), 0);
+    }
+}
