@@ -20,4 +20,5 @@ module "flight_controller" {
   log_retention_days  = var.log_retention_days
   metrics_mode        = var.metrics_mode
   alert_subscriptions = var.alert_subscriptions
+  organization_id     = var.organization_id
 }

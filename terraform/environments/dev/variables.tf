@@ -32,3 +32,9 @@ variable "alert_subscriptions" {
   })))
   default = {}
 }
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...) whose accounts may put events on the bus (terraform/modules/member-account forwards their AWS service events); null: only this account."
+  type        = string
+  default     = null
+}

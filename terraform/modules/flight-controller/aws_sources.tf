@@ -6,17 +6,6 @@
 # events that become its events; modules/member-account does the same in
 # every other account of the organization, allowed by the bus policy below.
 
-variable "organization_id" {
-  description = "AWS Organizations id (o-...). When set, every account of the organization may put events on the Flight Controller bus (aws:PrincipalOrgID), so that modules/member-account can forward their AWS service events; null: only this account."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
-    error_message = "organization_id is an AWS Organizations id: o- followed by 10 to 32 lower-case letters or digits."
-  }
-}
-
 locals {
   aws_sources = module.catalog.aws_sources
   # Keyed by a name known at plan time, for count-free for_each.

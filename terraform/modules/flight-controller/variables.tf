@@ -179,3 +179,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...). When set, every account of the organization may put events on the Flight Controller bus (aws:PrincipalOrgID), so that modules/member-account can forward their AWS service events; null: only this account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id is an AWS Organizations id: o- followed by 10 to 32 lower-case letters or digits."
+  }
+}
