@@ -1,22 +1,26 @@
 //! In-memory implementations of the ports: the store behind `flightctl replay`
 //! and the fakes of unit tests. Same contract as the DynamoDB store, the
-//! operator ports ([`crate::reads`]) included.
+//! operator ports ([`crate::reads`]) included: the event store here, the
+//! operator ports in `reads`, the sink and clock fakes in `fakes`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use crate::catalog::LATE_EVENTS_METRIC;
-use crate::engine::{order_key, sort_measurements, Measurement};
+use crate::engine::{order_key, Measurement};
 use crate::envelope::Millis;
 use crate::ports::{
-    Appended, Clock, Completion, Direction, EventRef, EventStore, Lease, MetricSink, SinkError,
-    StoreError, StoredEvent, TimelineEntry,
+    Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
+    TimelineEntry,
 };
-use crate::reads::{BackfillStore, MeasurementLog, ScanProgress, SeriesLog};
 use crate::shard::{due_shard, Sweep};
+
+mod fakes;
+mod reads;
+
+pub use fakes::{CollectingSink, ManualClock};
 
 #[derive(Default)]
 struct State {
@@ -315,163 +319,5 @@ impl EventStore for MemoryStore {
             return Ok(true);
         }
         Ok(false)
-    }
-}
-
-impl MemoryStore {
-    /// Per metric, how many distinct partitions it has published.
-    pub fn series(&self) -> BTreeMap<String, usize> {
-        self.lock()
-            .series
-            .iter()
-            .map(|(metric, known)| (metric.clone(), known.len()))
-            .collect()
-    }
-}
-
-#[async_trait]
-impl MeasurementLog for MemoryStore {
-    async fn measurements_between(
-        &self,
-        metric: &str,
-        since: Millis,
-        until: Millis,
-    ) -> Result<Vec<Measurement>, StoreError> {
-        let mut state = self.lock();
-        state.requests += 1;
-        let mut out: Vec<Measurement> = state
-            .measurements
-            .values()
-            .filter(|m| m.metric == metric && (since..until).contains(&m.timestamp))
-            .cloned()
-            .collect();
-        sort_measurements(&mut out);
-        Ok(out)
-    }
-}
-
-#[async_trait]
-impl SeriesLog for MemoryStore {
-    async fn series_count(&self, metric: &str) -> Result<usize, StoreError> {
-        let mut state = self.lock();
-        state.requests += 1;
-        Ok(state.series.get(metric).map_or(0, BTreeSet::len))
-    }
-}
-
-#[async_trait]
-impl BackfillStore for MemoryStore {
-    fn location(&self) -> String {
-        "the in-memory store".into()
-    }
-
-    /// Reads every event and record once, as a table scan does.
-    async fn scan_events(
-        &self,
-        event_types: &[&str],
-        progress: ScanProgress<'_>,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        if event_types.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (found, read) = {
-            let mut state = self.lock();
-            state.requests += 1;
-            let found: Vec<StoredEvent> = state
-                .events
-                .values()
-                .filter(|e| event_types.contains(&e.event.event_type.as_str()))
-                .cloned()
-                .collect();
-            (found, state.events.len() + state.measurements.len())
-        };
-        progress(read as u64, found.len());
-        Ok(found)
-    }
-
-    async fn claim_backfill(
-        &self,
-        event: &EventRef,
-        metric: &str,
-        lease: &Lease,
-        now: Millis,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.lock();
-        state.requests += 1;
-        let Some(stored) = state.events.get_mut(event) else {
-            return Ok(false);
-        };
-        if stored.due.is_some() || stored.done.contains(metric) || leased(stored, now) {
-            return Ok(false);
-        }
-        stored.todo.insert(metric.to_string());
-        stored.lease = Some(lease.clone());
-        Ok(true)
-    }
-}
-
-/// A metric sink that keeps what it is given.
-#[derive(Default)]
-pub struct CollectingSink {
-    published: Mutex<Vec<Measurement>>,
-    calls: AtomicI64,
-}
-
-impl CollectingSink {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Everything published so far, in publishing order.
-    pub fn published(&self) -> Vec<Measurement> {
-        self.published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// How many publish calls it served.
-    pub fn calls(&self) -> i64 {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl MetricSink for CollectingSink {
-    async fn publish(&self, measurements: &[Measurement]) -> Result<(), SinkError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.published
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(measurements);
-        Ok(())
-    }
-}
-
-/// A clock that only moves when told.
-#[derive(Debug, Default)]
-pub struct ManualClock {
-    now: AtomicI64,
-}
-
-impl ManualClock {
-    pub fn new(now: Millis) -> Self {
-        Self {
-            now: AtomicI64::new(now),
-        }
-    }
-
-    pub fn set(&self, now: Millis) {
-        self.now.store(now, Ordering::SeqCst);
-    }
-
-    pub fn advance(&self, by: Millis) {
-        self.now.fetch_add(by, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Millis {
-        self.now.load(Ordering::SeqCst)
     }
 }
