@@ -140,17 +140,50 @@ pub fn dimensions(
     dimensions
 }
 
+/// The dimensions of a data point of one of Flight Controller's own
+/// counters: `name = value`, and `Environment` when there is one.
+fn counter_dimensions(
+    (name, value): (&str, &str),
+    environment: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut dimensions = BTreeMap::from([(name.to_string(), value.to_string())]);
+    if let Some(environment) = environment {
+        dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
+    }
+    dimensions
+}
+
+/// A data point of one of Flight Controller's own counters
+/// (`RejectedEvents`, `RefusedDataPoints`, `OverBudgetSeries`): `value` at
+/// `timestamp`, by one dimension beside `Environment`, of no aggregate.
+pub fn counter(
+    metric: &str,
+    value: f64,
+    timestamp: Millis,
+    dimension: (&str, &str),
+    environment: Option<&str>,
+) -> Measurement {
+    Measurement {
+        metric: metric.into(),
+        value,
+        unit: "Count".into(),
+        timestamp,
+        aggregate_id: String::new(),
+        event_id: String::new(),
+        dimensions: counter_dimensions(dimension, environment),
+        delivery: Delivery::Published,
+        test_run_id: None,
+        refusal: None,
+    }
+}
+
 /// The data point counting `event` as late.
 pub fn late_measurement(
     event: &Event,
     stored_at: Millis,
     environment: Option<&str>,
 ) -> Measurement {
-    let mut dimensions =
-        BTreeMap::from([(EVENT_TYPE_DIMENSION.to_string(), event.event_type.clone())]);
-    if let Some(environment) = environment {
-        dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
-    }
+    let dimensions = counter_dimensions((EVENT_TYPE_DIMENSION, &event.event_type), environment);
     Measurement {
         metric: LATE_EVENTS_METRIC.into(),
         value: 1.0,

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::{Delivery, Measurement, ENVIRONMENT_DIMENSION};
+use crate::engine::{counter, Delivery, Measurement};
 use crate::envelope::Millis;
 use crate::ports::{Clock, Completion, EventStore, MetricSink, SinkError, StoredEvent};
 use crate::service::{FlightController, IngestError, SettleReport};
@@ -68,22 +68,13 @@ pub fn refused_counts(
     per_metric
         .into_iter()
         .map(|(metric, count)| {
-            let mut dimensions = BTreeMap::from([(METRIC_DIMENSION.to_string(), metric.into())]);
-            if let Some(environment) = environment {
-                dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
-            }
-            Measurement {
-                metric: REFUSED_DATA_POINTS_METRIC.into(),
-                value: count as f64,
-                unit: "Count".into(),
-                timestamp: now,
-                aggregate_id: String::new(),
-                event_id: String::new(),
-                dimensions,
-                delivery: Delivery::Published,
-                test_run_id: None,
-                refusal: None,
-            }
+            counter(
+                REFUSED_DATA_POINTS_METRIC,
+                count as f64,
+                now,
+                (METRIC_DIMENSION, metric),
+                environment,
+            )
         })
         .collect()
 }

@@ -8,18 +8,15 @@
 //! and `CAPTURE_TTL_HOURS` (test environments: the capture table), and the endpoint
 //! overrides `FC_DYNAMODB_ENDPOINT` / `FC_AWS_ENDPOINT` for the local stack.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use flight_aws::{CloudWatchSink, DynamoCapture, DynamoStore, EmfSink};
 use flight_core::capture::CaptureSink;
 use flight_core::catalog::REJECTED_EVENTS_METRIC;
-use flight_core::engine::{ENVIRONMENT_DIMENSION, EVENT_TYPE_DIMENSION};
+use flight_core::engine::{counter, EVENT_TYPE_DIMENSION};
 use flight_core::handler::{settings_from_env, HandlerError};
-use flight_core::{
-    Catalog, Clock, Delivery, FlightController, Measurement, MetricSink, SystemClock,
-};
+use flight_core::{Catalog, Clock, FlightController, MetricSink, SystemClock};
 use lambda_runtime::Diagnostic;
 
 /// The service as the functions run it.
@@ -147,25 +144,13 @@ pub async fn failure(
     error: HandlerError,
 ) -> Diagnostic {
     if !error.retryable {
-        let mut dimensions = BTreeMap::from([(
-            EVENT_TYPE_DIMENSION.to_string(),
-            serves.unwrap_or("unknown").to_string(),
-        )]);
-        if let Some(environment) = &service.settings().environment {
-            dimensions.insert(ENVIRONMENT_DIMENSION.to_string(), environment.clone());
-        }
-        let rejected = Measurement {
-            metric: REJECTED_EVENTS_METRIC.into(),
-            value: 1.0,
-            unit: "Count".into(),
-            timestamp: SystemClock.now(),
-            aggregate_id: String::new(),
-            event_id: String::new(),
-            dimensions,
-            delivery: Delivery::Published,
-            test_run_id: None,
-            refusal: None,
-        };
+        let rejected = counter(
+            REJECTED_EVENTS_METRIC,
+            1.0,
+            SystemClock.now(),
+            (EVENT_TYPE_DIMENSION, serves.unwrap_or("unknown")),
+            service.settings().environment.as_deref(),
+        );
         let emf = EmfSink::stdout(service.catalog().namespace.clone());
         if let Err(e) = emf.publish(&[rejected]).await {
             tracing::warn!(error = %e, "could not count the rejected event");
