@@ -6,7 +6,6 @@
 //! records (`crate::records`) and prints the episodes for people or scripts.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use flight_core::alerting::{episodes, Episode, History, SloAlarms};
@@ -24,9 +23,6 @@ use crate::target::Target;
 
 /// How far back a backtest goes when `--since` is not given: 30 days.
 pub const DEFAULT_SINCE: Millis = 30 * 86_400_000;
-
-/// The environment alarms are named after when the records come from files.
-pub const OFFLINE_ENVIRONMENT: &str = "offline";
 
 /// What a backtest evaluates: its SLOs' alarms, over which minutes, with which delay.
 #[derive(Debug, Clone)]
@@ -138,21 +134,6 @@ pub async fn read_store(target: &Target, plan: &Plan) -> Result<Records> {
         |metric, n| eprintln!("backtest: read {n} measurement records of {metric}"),
     )
     .await
-}
-
-/// The records PutEvents files measure offline; each rejected entry is said on stderr.
-pub fn read_files(catalog: &Catalog, files: &[PathBuf], now: Millis) -> Result<Records> {
-    let (records, rejections) = records::from_files(catalog, files, None, now)?;
-    for rejection in &rejections {
-        eprintln!("backtest: {rejection}");
-    }
-    eprintln!(
-        "backtest: measured {} records offline from {} file(s) ({} entries rejected)",
-        records.len(),
-        files.len(),
-        rejections.len()
-    );
-    Ok(records)
 }
 
 /// One SLO's episodes over the plan.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use flight_core::names::Deployment;
 use flight_core::ports::StoreError;
 use flight_core::reads::{MeasurementLog, SeriesLog};
 use flight_core::replay::{replay_sources, EntryRejection};
@@ -117,6 +118,30 @@ pub async fn from_store<'a, S: MeasurementLog + ?Sized>(
         all.extend(read);
     }
     Ok(Records::new(all))
+}
+
+/// The environment alarms are named after when the records come from files.
+pub const OFFLINE_ENVIRONMENT: &str = "offline";
+
+/// The deployment offline records are read as: `--env NAME`, or [`OFFLINE_ENVIRONMENT`].
+pub fn offline_deployment(env: Option<&str>) -> Deployment {
+    Deployment::new(env.unwrap_or(OFFLINE_ENVIRONMENT))
+}
+
+/// The records PutEvents files measure offline, for the verb `who`: each
+/// rejected entry, then how many records were measured, is said on stderr.
+pub fn read_files(catalog: &Catalog, files: &[PathBuf], now: Millis, who: &str) -> Result<Records> {
+    let (records, rejections) = from_files(catalog, files, None, now)?;
+    for rejection in &rejections {
+        eprintln!("{who}: {rejection}");
+    }
+    eprintln!(
+        "{who}: measured {} records offline from {} file(s) ({} entries rejected)",
+        records.len(),
+        files.len(),
+        rejections.len()
+    );
+    Ok(records)
 }
 
 /// What PutEvents entry files measure offline, and the entries the engine

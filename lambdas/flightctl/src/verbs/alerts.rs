@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use flight_core::names::Deployment;
 use flight_core::replay::system_now;
 use flight_core::Millis;
 
-use crate::backtest;
 use crate::instant::{self, When};
 use crate::target::TargetArgs;
+use crate::{backtest, records};
 
 /// The SLOs' burn-rate alerts (pages and tickets).
 #[derive(clap::Args, Debug)]
@@ -102,15 +101,10 @@ async fn run_backtest(args: BacktestArgs) -> Result<ExitCode> {
         (plan, source, records)
     } else {
         let (_, catalog) = crate::catalog::load(args.target.catalog.as_deref())?;
-        let records = backtest::read_files(&catalog, &args.from_files, now)?;
-        let environment = args
-            .target
-            .env
-            .as_deref()
-            .unwrap_or(backtest::OFFLINE_ENVIRONMENT);
+        let records = records::read_files(&catalog, &args.from_files, now, "backtest")?;
+        let deployment = records::offline_deployment(args.target.env.as_deref());
         let last = records.span().map(|(_, last)| last);
-        let plan =
-            backtest::Plan::new(&catalog, &Deployment::new(environment), &options, last, now)?;
+        let plan = backtest::Plan::new(&catalog, &deployment, &options, last, now)?;
         let source = format!(
             "measurement records of {} PutEvents file(s), measured offline",
             args.from_files.len()

@@ -70,19 +70,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let now = system_now();
     if !args.from_files.is_empty() {
         let (_, catalog) = crate::catalog::load(args.target.catalog.as_deref())?;
-        let (records, rejections) = records::from_files(&catalog, &args.from_files, None, now)?;
-        for rejection in &rejections {
-            eprintln!("report: {rejection}");
-        }
-        let environment = args
-            .target
-            .env
-            .as_deref()
-            .unwrap_or(crate::backtest::OFFLINE_ENVIRONMENT);
+        let records = records::read_files(&catalog, &args.from_files, now, "report")?;
         let last = records.span().map_or(now, |(_, last)| last + 1);
         let source = Source {
             catalog: &catalog,
-            deployment: &Deployment::new(environment),
+            deployment: &records::offline_deployment(args.target.env.as_deref()),
             text: format!(
                 "{} records measured offline from {} PutEvents file(s)",
                 records.len(),
