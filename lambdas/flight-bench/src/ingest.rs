@@ -18,19 +18,20 @@ use crate::gen::{eventbridge, long_guardrail, stories, Generated};
 use crate::Results;
 
 /// The deployed lateness window (`LATENESS_WINDOW_SECONDS` = 300).
-const WINDOW: Millis = 300_000;
+pub const WINDOW: Millis = 300_000;
 /// Long-aggregate cycles ingested between two sweeps.
 const BLOCK: usize = 50;
 
 /// The system clock moved forward by a settable amount, so a sweep can run
 /// "after the lateness window" without waiting for it.
 #[derive(Default)]
-struct ShiftedClock {
+pub struct ShiftedClock {
     shift: AtomicI64,
 }
 
 impl ShiftedClock {
-    fn advance(&self, by: Millis) {
+    /// Moves the clock `by` milliseconds forward.
+    pub fn advance(&self, by: Millis) {
         self.shift.fetch_add(by, Ordering::SeqCst);
     }
 }
@@ -88,8 +89,20 @@ async fn settle(service: &Service, clock: &ShiftedClock) -> Result<u64> {
     Ok(report["published"].as_u64().unwrap_or(0))
 }
 
-/// Runs `events` mixed events, then a long aggregate of `cycles` guardrail cycles.
-pub async fn run(events: usize, cycles: usize, results: &mut Results) -> Result<()> {
+/// The deployed settings: lateness window [`WINDOW`], lease 120 s,
+/// CloudWatch's time range enforced.
+pub fn deployed_settings() -> Settings {
+    Settings {
+        environment: Some("bench".into()),
+        lateness_window: WINDOW,
+        lease: 120_000,
+        enforce_cloudwatch_range: true,
+    }
+}
+
+/// A fresh table on DynamoDB Local (`FC_DYNAMODB_ENDPOINT`) and a sink on
+/// moto's CloudWatch (`FC_AWS_ENDPOINT`), as `scripts/services.sh start` serves them.
+pub async fn local_stack() -> Result<(Arc<DynamoStore>, Arc<CloudWatchSink>)> {
     let dynamodb = std::env::var("FC_DYNAMODB_ENDPOINT")
         .context("FC_DYNAMODB_ENDPOINT: not set (scripts/services.sh start)")?;
     let aws = std::env::var("FC_AWS_ENDPOINT")
@@ -105,20 +118,20 @@ pub async fn run(events: usize, cycles: usize, results: &mut Results) -> Result<
         cloudwatch_client(&config, Some(&aws)),
         "FlightControllerBench",
     ));
+    Ok((store, sink))
+}
+
+/// Runs `events` mixed events, then a long aggregate of `cycles` guardrail cycles.
+pub async fn run(events: usize, cycles: usize, results: &mut Results) -> Result<()> {
+    let (store, sink) = local_stack().await?;
     let clock = Arc::new(ShiftedClock::default());
     let catalog = Arc::new(Catalog::default_catalog());
-    let settings = Settings {
-        environment: Some("bench".into()),
-        lateness_window: WINDOW,
-        lease: 120_000,
-        enforce_cloudwatch_range: true,
-    };
     let service: Service = FlightController::new(
         catalog.clone(),
         store.clone(),
         sink.clone(),
         clock.clone(),
-        settings,
+        deployed_settings(),
     );
 
     // Mixed short stories, times in the last two days (inside CloudWatch's range).

@@ -2,6 +2,8 @@
 //! `/usr/bin/time`. Not deployed. Each measuring command prints its figures as
 //! `key<TAB>value` lines on stdout; `report` turns them into the table.
 
+mod calibrate;
+mod cost;
 mod gen;
 mod ingest;
 mod load;
@@ -81,6 +83,12 @@ enum Command {
     /// The load model: ingest and settle over a latency and limit model of
     /// DynamoDB and CloudWatch, in simulated time (docs/scale.md).
     LoadModel(load::Args),
+    /// The load model against DynamoDB Local and moto: requests per event by
+    /// operation (checked) and latency ratios (informative) (docs/scale.md).
+    Calibrate(calibrate::Args),
+    /// The monthly bill at 10, 1,000 and 10,000 events/s, from the load
+    /// model's request mix and list prices (docs/scale.md, "Cost").
+    Cost(cost::Args),
     /// Print the table and the budgets' verdicts; exit 1 if any fails.
     Report {
         /// The figures (`key<TAB>value` lines).
@@ -154,6 +162,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ready::measure(&binary, &emulator, &table, runs, &mut results)?;
         }
         Command::LoadModel(args) => return load::main(&args),
+        Command::Calibrate(args) => return runtime()?.block_on(calibrate::main(&args)),
+        Command::Cost(args) => return cost::main(&args),
         Command::Report {
             results: path,
             criterion,

@@ -17,6 +17,12 @@ use super::exec::{Latency, Rng, Sim};
 /// default quota this model assumes; the quota is adjustable).
 pub const ACCOUNT_CALLS_PER_SECOND: f64 = 500.0;
 
+/// The latency of one PutMetricData call.
+pub const PUT_METRIC_DATA: Latency = Latency {
+    p50_ms: 15.0,
+    p99_ms: 60.0,
+};
+
 /// What the modelled CloudWatch served.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SinkUsage {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use flight_aws::dynamo::shard_page;
+use flight_aws::{Operation, RequestCounts};
 use flight_core::memory::MemoryStore;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
@@ -68,6 +69,9 @@ pub struct Usage {
     pub read_units: f64,
     /// Requests that waited for a partition key's capacity.
     pub throttled: u64,
+    /// The requests by operation, as [`flight_aws::DynamoStore::request_counts`]
+    /// counts them (`items_read` is not modelled).
+    pub operations: RequestCounts,
 }
 
 /// A partition key's units: tokens refilled at its limit, one second's worth at most.
@@ -86,6 +90,9 @@ struct Books {
 
 /// One request: its latency model and the units it takes from which keys.
 struct Request {
+    operation: Operation,
+    /// Actions, for a TransactWriteItems.
+    actions: usize,
     latency: Latency,
     writes: Vec<(String, f64)>,
     reads: Vec<(String, f64)>,
@@ -148,6 +155,7 @@ impl ModeledStore {
                     books.usage.read_units += units;
                 }
                 books.usage.requests += 1;
+                count(&mut books.usage.operations, &request);
                 if wait > 0 {
                     books.usage.throttled += 1;
                 }
@@ -157,11 +165,26 @@ impl ModeledStore {
         self.sim.sleep(slowest).await;
     }
 
+    /// An UpdateItem, or a Query when it reads (PutItem: [`ModeledStore::put`]).
     fn single(&self, writes: Vec<(String, f64)>, reads: Vec<(String, f64)>) -> Request {
         Request {
+            operation: if reads.is_empty() {
+                Operation::UpdateItem
+            } else {
+                Operation::Query
+            },
+            actions: 0,
             latency: self.latencies.single,
             writes,
             reads,
+        }
+    }
+
+    /// A PutItem.
+    fn put(&self, writes: Vec<(String, f64)>) -> Request {
+        Request {
+            operation: Operation::PutItem,
+            ..self.single(writes, Vec::new())
         }
     }
 
@@ -171,11 +194,25 @@ impl ModeledStore {
         latency.p50_ms += extra;
         latency.p99_ms += extra;
         Request {
+            operation: Operation::TransactWriteItems,
+            actions,
             latency,
             writes,
             reads: Vec::new(),
         }
     }
+}
+
+/// Counts `request` by its operation.
+fn count(counts: &mut RequestCounts, request: &Request) {
+    match request.operation {
+        Operation::GetItem => counts.get_item += 1,
+        Operation::PutItem => counts.put_item += 1,
+        Operation::UpdateItem => counts.update_item += 1,
+        Operation::Query => counts.query += 1,
+        Operation::TransactWriteItems => counts.transact_write_items += 1,
+    }
+    counts.transaction_actions += request.actions as u64;
 }
 
 /// Takes `units` from a key's bucket at `now`; returns how long (µs) the
@@ -208,7 +245,7 @@ impl EventStore for ModeledStore {
         if event.due.is_some() {
             writes.push((due_key(aggregate), EVENT_ITEM_KB));
         }
-        self.send(vec![self.single(writes, Vec::new())]).await;
+        self.send(vec![self.put(writes)]).await;
         self.inner.append(event).await
     }
 

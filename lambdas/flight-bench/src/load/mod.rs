@@ -18,6 +18,11 @@ use anyhow::{bail, Context, Result};
 use flight_core::Catalog;
 
 pub use scenario::{Config, Outcome};
+// The model's parts, for `flight-bench calibrate` and `flight-bench cost`.
+pub use cloudwatch::{ModeledSink, PUT_METRIC_DATA};
+pub use dynamo::{Latencies, ModeledStore};
+pub use exec::{Ended, Executor, Sim};
+pub use scenario::{run as run_scenario, Arrivals};
 
 /// The arguments of `flight-bench load-model`.
 #[derive(Debug, clap::Args)]

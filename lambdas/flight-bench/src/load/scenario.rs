@@ -9,9 +9,9 @@ use std::sync::Arc;
 use flight_core::shard::Sweep;
 use flight_core::{Catalog, Clock, FlightController, Millis, Settings};
 
-use super::cloudwatch::{ModeledSink, SinkUsage};
+use super::cloudwatch::{ModeledSink, SinkUsage, PUT_METRIC_DATA};
 use super::dynamo::{Latencies, ModeledStore, Usage};
-use super::exec::{Ended, Executor, Latency, Sim};
+use super::exec::{Ended, Executor, Sim};
 use crate::gen::{eventbridge, long_guardrail, round, Generated};
 
 const SECOND: i64 = 1_000_000;
@@ -105,7 +105,7 @@ enum Done {
 
 /// The events of arrival `i`: stories of every domain, with the hot resource's
 /// events mixed in at `hot_rate`.
-struct Arrivals {
+pub struct Arrivals {
     pending: std::collections::VecDeque<Generated>,
     round: usize,
     hot_cycle: usize,
@@ -114,7 +114,23 @@ struct Arrivals {
 }
 
 impl Arrivals {
-    fn next(&mut self, i: u64) -> Generated {
+    /// The story mix `config` offers, its events' times from `epoch` on.
+    pub fn new(config: &Config, epoch: Millis) -> Self {
+        Self {
+            pending: Default::default(),
+            round: 0,
+            hot_cycle: 0,
+            hot_every: if config.hot_rate > 0.0 {
+                (config.rate / config.hot_rate).round().max(1.0) as u64
+            } else {
+                0
+            },
+            epoch,
+        }
+    }
+
+    /// The event of arrival `i` (arrivals are numbered from 0, in order).
+    pub fn next(&mut self, i: u64) -> Generated {
         if self.hot_every > 0 && i.is_multiple_of(self.hot_every) {
             let c = self.hot_cycle;
             self.hot_cycle += 1;
@@ -140,11 +156,11 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
         Latencies::default(),
         config.seed,
     ));
-    let cloudwatch = Latency {
-        p50_ms: 15.0,
-        p99_ms: 60.0,
-    };
-    let sink = Arc::new(ModeledSink::new(sim.clone(), cloudwatch, config.seed + 1));
+    let sink = Arc::new(ModeledSink::new(
+        sim.clone(),
+        PUT_METRIC_DATA,
+        config.seed + 1,
+    ));
     let settings = Settings {
         environment: Some("load".into()),
         lateness_window: config.window as Millis * 1000,
@@ -163,17 +179,7 @@ pub fn run(config: &Config, catalog: &Arc<Catalog>) -> Outcome {
     let ingest = controller();
     let mut exec: Executor<'_, Done> = Executor::new(&sim);
     let mut out = Outcome::default();
-    let mut arrivals = Arrivals {
-        pending: Default::default(),
-        round: 0,
-        hot_cycle: 0,
-        hot_every: if config.hot_rate > 0.0 {
-            (config.rate / config.hot_rate).round().max(1.0) as u64
-        } else {
-            0
-        },
-        epoch: epoch - 2 * 86_400_000,
-    };
+    let mut arrivals = Arrivals::new(config, epoch - 2 * 86_400_000);
     let total = (config.rate * config.seconds as f64) as u64;
     let gap = SECOND as f64 / config.rate;
     let mut due_times: Vec<Millis> = Vec::new();
