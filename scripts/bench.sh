@@ -18,6 +18,11 @@
 #   - the load model (flight-bench load-model, docs/scale.md): settle's
 #     sustainable rate with 1, 2, 4, 8 and 16 sweeps and of the default
 #     configuration, backlog per minute, requests per event, in simulated time;
+#   - the cost model (flight-bench cost): the monthly bill at 10, 1,000 and
+#     10,000 events/s from the load model's request mix and list prices;
+#   - the calibration (flight-bench calibrate): the load model's requests per
+#     event by operation against DynamoStore on DynamoDB Local and moto (a
+#     difference over 5 % fails the run), and latency ratios (informative);
 #   - start to ready of a native release `ingest` binary under
 #     `cargo lambda watch --only-lambda-apis`, and its peak memory;
 #   - the size of every dist/*.zip (built by scripts/build.sh first, unless
@@ -43,7 +48,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-fail) NO_FAIL="--no-fail" ;;
     --skip-zip-build) BUILD_ZIPS="" ;;
-    -h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -159,9 +164,16 @@ LOAD_FAILED=""
 "$BIN/flight-bench" load-model --rates 1200 --sweeps 1 \
   --budget-capacity 1:1000 --budget-requests 4 || LOAD_FAILED=1
 
+step "cost model (docs/scale.md): the monthly bill by event rate, from the load model's request mix"
+"$BIN/flight-bench" cost || say "the cost model failed"
+
 step "starting DynamoDB Local and moto (in $WORK/services)"
 FC_STATE_DIR="$WORK/services" bash scripts/services.sh start >/dev/null
 eval "$(FC_STATE_DIR="$WORK/services" bash scripts/services.sh env)"
+
+step "calibration (docs/scale.md): the load model's requests per event against DynamoDB Local and moto"
+CALIBRATION_FAILED=""
+"$BIN/flight-bench" calibrate $NO_FAIL || CALIBRATION_FAILED=1
 
 step "ingest end to end: $INGEST_EVENTS events, then $CYCLES cycles on one aggregate"
 "$BIN/flight-bench" ingest --events "$INGEST_EVENTS" --cycles "$CYCLES" >>"$RESULTS" ||
@@ -187,5 +199,9 @@ for z in dist/*.zip; do [ -f "$z" ] && zips+=(--zip "$z"); done
 "$BIN/flight-bench" report --results "$RESULTS" --criterion "$CRITERION_HOME" "${zips[@]}" $NO_FAIL
 if [ -n "$LOAD_FAILED" ] && [ -z "$NO_FAIL" ]; then
   say "a load-model budget failed (the load model's tables above)"
+  exit 1
+fi
+if [ -n "$CALIBRATION_FAILED" ] && [ -z "$NO_FAIL" ]; then
+  say "the calibration failed: the load model does not send the requests DynamoStore sends (its table above)"
   exit 1
 fi
