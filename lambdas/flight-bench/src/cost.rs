@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use flight_aws::Operation;
 use flight_core::shard::{Sweep, DUE_SHARDS};
 use flight_core::Catalog;
 
@@ -156,7 +157,8 @@ pub struct Args {
     pub seconds: u64,
 }
 
-/// The request mix of one load-model run (one sweep, offered more than it settles).
+/// The request mix of one load-model run (one sweep, offered more than it
+/// settles); prints it by operation.
 fn model_mix(args: &Args) -> Mix {
     let config = Config {
         rate: args.model_rate,
@@ -170,6 +172,7 @@ fn model_mix(args: &Args) -> Mix {
     };
     let outcome = load::run_scenario(&config, &Arc::new(Catalog::default_catalog()));
     let events = outcome.events.max(1) as f64;
+    print_mix(&outcome, events);
     Mix {
         completing_share: outcome.completing as f64 / events,
         write_units: outcome.store.write_units / events,
@@ -177,6 +180,43 @@ fn model_mix(args: &Args) -> Mix {
         put_metric_data: outcome.sink.calls as f64 / events,
         per_invocation: outcome.per_invocation(),
     }
+}
+
+/// The model's requests and units per event, by operation.
+fn print_mix(outcome: &load::Outcome, events: f64) {
+    let counts = &outcome.store.operations;
+    println!("| per event (load model) | requests | WRU | RRU |");
+    println!("|---|---:|---:|---:|");
+    for (name, operation, requests) in [
+        ("PutItem", Operation::PutItem, counts.put_item),
+        ("UpdateItem", Operation::UpdateItem, counts.update_item),
+        (
+            "TransactWriteItems",
+            Operation::TransactWriteItems,
+            counts.transact_write_items,
+        ),
+        ("Query", Operation::Query, counts.query),
+        ("GetItem", Operation::GetItem, counts.get_item),
+    ] {
+        let (writes, reads) = outcome.store.units_by_operation[operation as usize];
+        println!(
+            "| {name} | {:.4} | {:.3} | {:.3} |",
+            requests as f64 / events,
+            writes / events,
+            reads / events
+        );
+    }
+    println!(
+        "| PutMetricData | {:.4} | | |",
+        outcome.sink.calls as f64 / events
+    );
+    println!(
+        "| **total** | {:.4} | {:.3} | {:.3} |",
+        (outcome.store.requests + outcome.sink.calls) as f64 / events,
+        outcome.store.write_units / events,
+        outcome.store.read_units / events
+    );
+    println!();
 }
 
 /// `flight-bench cost`: prints the mix and the table.

@@ -72,6 +72,8 @@ pub struct Usage {
     /// The requests by operation, as [`flight_aws::DynamoStore::request_counts`]
     /// counts them (`items_read` is not modelled).
     pub operations: RequestCounts,
+    /// Write and read units by operation, indexed by `Operation as usize`.
+    pub units_by_operation: [(f64, f64); 5],
 }
 
 /// A partition key's units: tokens refilled at its limit, one second's worth at most.
@@ -155,7 +157,7 @@ impl ModeledStore {
                     books.usage.read_units += units;
                 }
                 books.usage.requests += 1;
-                count(&mut books.usage.operations, &request);
+                count(&mut books.usage, &request);
                 if wait > 0 {
                     books.usage.throttled += 1;
                 }
@@ -203,8 +205,12 @@ impl ModeledStore {
     }
 }
 
-/// Counts `request` by its operation.
-fn count(counts: &mut RequestCounts, request: &Request) {
+/// Counts `request` and its units by its operation.
+fn count(usage: &mut Usage, request: &Request) {
+    let units = &mut usage.units_by_operation[request.operation as usize];
+    units.0 += request.writes.iter().map(|(_, u)| u).sum::<f64>();
+    units.1 += request.reads.iter().map(|(_, u)| u).sum::<f64>();
+    let counts = &mut usage.operations;
     match request.operation {
         Operation::GetItem => counts.get_item += 1,
         Operation::PutItem => counts.put_item += 1,
