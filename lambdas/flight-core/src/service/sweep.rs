@@ -17,7 +17,7 @@ use crate::shard::Sweep;
 /// Events claimed and published per round.
 const SETTLE_BATCH: usize = 100;
 /// Span reads (timeline queries) one invocation has in flight together.
-pub const SETTLE_CONCURRENCY: usize = 16;
+pub const SETTLE_CONCURRENCY: usize = 32;
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// Publishes every data point whose lateness window has passed, in every shard.
