@@ -5,11 +5,11 @@
 //! keep them from competing for the same events, and spread the `due`
 //! index's writes over as many partition keys (docs/scale.md).
 //!
-//! The count only ever grows by a multiple (8 → 32): an event filed under
-//! shard `s` of the old count is still read, by the sweep that owns `s`.
+//! The count only ever grows by a multiple (8 → 32 → 64): an event filed
+//! under shard `s` of an old count is still read, by the sweep that owns `s`.
 
 /// How many shards the `due` work is split into.
-pub const DUE_SHARDS: u64 = 32;
+pub const DUE_SHARDS: u64 = 64;
 
 /// The shard of an aggregate's due events (FNV-1a of its id).
 pub fn due_shard(aggregate_id: &str) -> u64 {
@@ -36,7 +36,7 @@ pub struct Sweep {
 /// A sweep that cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SweepError {
-    #[error("{of} sweeps: the count must divide {DUE_SHARDS} (1, 2, 4, 8, 16 or 32)")]
+    #[error("{of} sweeps: the count must divide {DUE_SHARDS} (1, 2, 4, 8, 16, 32 or 64)")]
     Count { of: u64 },
     #[error("sweep {index} of {of}: the index must be below the count")]
     Index { index: u64, of: u64 },
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn the_sweeps_of_a_count_cover_every_shard_once() {
-        for of in [1, 2, 4, 8, 16, 32] {
+        for of in [1, 2, 4, 8, 16, 32, 64] {
             let mut seen: Vec<u64> = (0..of)
                 .flat_map(|i| Sweep::new(i, of).unwrap().shards())
                 .collect();
@@ -112,12 +112,23 @@ mod tests {
     }
 
     #[test]
-    fn an_event_filed_under_the_old_eight_shards_is_still_swept() {
-        // Shard s of 8 is shard s of 32: some sweep of every count reads it.
-        for aggregate in ["project-1", "arn:aws:s3:::bucket", "account-req-9"] {
-            let old = fnv1a(aggregate.as_bytes()) % 8;
-            assert!(old < DUE_SHARDS);
-            assert_eq!(due_shard(aggregate) % 8, old);
+    fn an_event_filed_under_an_old_count_of_shards_is_still_swept() {
+        // Shard s of 8 or 32 is shard s of 64: the sweep of every count
+        // that owns s reads it.
+        for old_count in [8, 32] {
+            assert_eq!(DUE_SHARDS % old_count, 0, "the count grew by a multiple");
+            for aggregate in ["project-1", "arn:aws:s3:::bucket", "account-req-9"] {
+                let old = fnv1a(aggregate.as_bytes()) % old_count;
+                assert!(old < DUE_SHARDS);
+                assert_eq!(due_shard(aggregate) % old_count, old);
+                for of in [1, 2, 4, 8, 16, 32, 64] {
+                    let owner = Sweep::new(old % of, of).unwrap();
+                    assert!(
+                        owner.shards().any(|s| s == old),
+                        "{of} sweeps read shard {old}"
+                    );
+                }
+            }
         }
     }
 }

@@ -132,3 +132,22 @@ fn a_settle_input_names_its_sweep_or_else_sweeps_every_shard() {
         );
     }
 }
+
+#[test]
+fn terraform_accepts_exactly_the_sweep_counts_that_divide_the_shards() {
+    // `settle_sweeps` (events.tf) is validated in HCL; it must say the same
+    // shard count as `flight_core::shard`.
+    let events_tf = include_str!("../../../terraform/modules/flight-controller/events.tf");
+    let rule = format!("range(1, {}) : n if {DUE_SHARDS} % n == 0", DUE_SHARDS + 1);
+    assert!(
+        events_tf.contains(&rule),
+        "events.tf validates with `{rule}`"
+    );
+    for of in 1..=DUE_SHARDS {
+        assert_eq!(
+            Sweep::new(0, of).is_ok(),
+            DUE_SHARDS % of == 0,
+            "{of} sweeps"
+        );
+    }
+}

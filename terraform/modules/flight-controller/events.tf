@@ -51,14 +51,16 @@ resource "aws_lambda_permission" "eventbridge" {
 # Settle scales out by sweep (docs/scale.md): with settle_sweeps = n, n
 # schedules start n invocations every minute, sweep i taking the `due` shards
 # s with s % n == i. Sweep 0 is the settle rule above; these are the others.
+# n divides the shard count, 64 (flight_core::shard::DUE_SHARDS; a test in
+# lambdas/flight-core/tests/settle_sweeps.rs holds the two together).
 variable "settle_sweeps" {
-  description = "Parallel settle invocations per minute, each sweeping its share of the 32 due shards (1, 2, 4, 8, 16 or 32). Each sustains about 650 completing events/s in the load model, 16 about 8,000 (docs/scale.md); settle_function.reserved_concurrency must be -1 or at least this."
+  description = "Parallel settle invocations per minute, each sweeping its share of the 64 due shards (a divisor of 64: 1, 2, 4, 8, 16, 32 or 64). One sustains about 1,300 completing events/s in the load model, 16 about 16,000 (docs/scale.md); settle_function.reserved_concurrency must be -1 or at least this."
   type        = number
   default     = 1
 
   validation {
-    condition     = contains([1, 2, 4, 8, 16, 32], var.settle_sweeps)
-    error_message = "settle_sweeps must divide the 32 due shards: 1, 2, 4, 8, 16 or 32."
+    condition     = contains([for n in range(1, 65) : n if 64 % n == 0], var.settle_sweeps)
+    error_message = "settle_sweeps must divide the 64 due shards: 1, 2, 4, 8, 16, 32 or 64."
   }
 }
 

@@ -15,7 +15,8 @@ use crate::engine::{
 };
 use crate::envelope::Millis;
 use crate::ports::{
-    Clock, Completion, EventStore, Lease, MetricSink, StoreError, StoredEvent, TimelineEntry,
+    Clock, Completion, EventRef, EventStore, Lease, MetricSink, StoreError, StoredEvent,
+    TimelineEntry,
 };
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
@@ -46,40 +47,80 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             .collect())
     }
 
-    /// Computes, sends and records the pending data points of claimed events,
-    /// in chunks of at most [`PUBLISH_CHUNK`] data points, each recorded as done
-    /// as soon as the sink accepted it: a failure part-way leaves only the
-    /// unsent chunks to retry, so a retry never sends accepted data again.
+    /// Computes, sends and records the pending data points of claimed events
+    /// ([`FlightController::measure_round`], then [`FlightController::send_round`]).
     pub(super) async fn publish(
         &self,
         claimed: Vec<StoredEvent>,
     ) -> Result<SettleReport, IngestError> {
+        let round = self.measure_round(claimed).await?;
+        self.send_round(round).await
+    }
+
+    /// Computes the data points of claimed events: their span reads in
+    /// flight together ([`SETTLE_CONCURRENCY`], in order), each data point's
+    /// delivery, and the series budget. Sends nothing; on a failure the
+    /// leases expire and the work is redone.
+    pub(super) async fn measure_round(
+        &self,
+        claimed: Vec<StoredEvent>,
+    ) -> Result<Round, IngestError> {
         let now = self.clock.now();
+        let mut completions = Vec::with_capacity(claimed.len());
+        {
+            let reads: Vec<_> = claimed.iter().map(|record| self.measure(record)).collect();
+            let mut measured = stream::iter(reads).buffered(SETTLE_CONCURRENCY);
+            for record in &claimed {
+                let Some(measurements) = measured.next().await else {
+                    break;
+                };
+                let mut measurements = measurements?;
+                for m in &mut measurements {
+                    m.delivery = self.delivery(m.timestamp, now);
+                    if m.delivery != Delivery::Published {
+                        tracing::warn!(
+                            metric = %m.metric,
+                            aggregate_id = %m.aggregate_id,
+                            event_id = %m.event_id,
+                            delivery = m.delivery.as_str(),
+                            "data point outside CloudWatch's accepted range: kept in the store, not sent"
+                        );
+                    }
+                }
+                self.apply_series_budget(&mut measurements).await?;
+                completions.push(Completion {
+                    event: record.reference(),
+                    token: record
+                        .lease
+                        .as_ref()
+                        .map(|l| l.token.clone())
+                        .unwrap_or_default(),
+                    finished: record.todo.clone(),
+                    measurements,
+                });
+            }
+        }
+        Ok(Round {
+            claimed,
+            completions,
+        })
+    }
+
+    /// Sends and records a measured round, in chunks of at most
+    /// [`PUBLISH_CHUNK`] data points, each recorded as done as soon as the
+    /// sink accepted it: a failure part-way leaves only the unsent chunks to
+    /// retry (their leases released), so a retry never sends accepted data again.
+    pub(super) async fn send_round(&self, round: Round) -> Result<SettleReport, IngestError> {
+        let Round {
+            claimed,
+            completions,
+        } = round;
         let mut report = SettleReport::default();
         let mut chunk: Vec<(&StoredEvent, Completion)> = Vec::new();
         let mut chunk_points = 0;
-        // The span reads of the round, in flight together, in order.
-        let reads: Vec<_> = claimed.iter().map(|record| self.measure(record)).collect();
-        let mut measured = stream::iter(reads).buffered(SETTLE_CONCURRENCY);
-        for (index, record) in claimed.iter().enumerate() {
-            let Some(measurements) = measured.next().await else {
-                break;
-            };
-            let mut measurements = measurements?;
-            for m in &mut measurements {
-                m.delivery = self.delivery(m.timestamp, now);
-                if m.delivery != Delivery::Published {
-                    tracing::warn!(
-                        metric = %m.metric,
-                        aggregate_id = %m.aggregate_id,
-                        event_id = %m.event_id,
-                        delivery = m.delivery.as_str(),
-                        "data point outside CloudWatch's accepted range: kept in the store, not sent"
-                    );
-                }
-            }
-            self.apply_series_budget(&mut measurements).await?;
-            let sendable = measurements
+        for (index, (record, completion)) in claimed.iter().zip(completions).enumerate() {
+            let sendable = completion
+                .measurements
                 .iter()
                 .filter(|m| m.delivery == Delivery::Published)
                 .count();
@@ -90,23 +131,19 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     .await?;
             }
             chunk_points += sendable;
-            chunk.push((
-                record,
-                Completion {
-                    event: record.reference(),
-                    token: record
-                        .lease
-                        .as_ref()
-                        .map(|l| l.token.clone())
-                        .unwrap_or_default(),
-                    finished: record.todo.clone(),
-                    measurements,
-                },
-            ));
+            chunk.push((record, completion));
         }
         self.send_chunk(chunk, &[], &mut report).await?;
         report.events = claimed.len();
         Ok(report)
+    }
+
+    /// Gives up the leases of a round that will not be sent (best effort:
+    /// a lease that cannot be released expires), so that a retry takes its
+    /// events at once.
+    pub(super) async fn release_round(&self, round: &Round) {
+        let claimed: Vec<&StoredEvent> = round.claimed.iter().collect();
+        release_all(&self.store, &claimed).await;
     }
 
     /// Sends one chunk and records it; on a sink failure, releases the leases
@@ -130,17 +167,8 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             }
             if let Err(error) = sent.map_err(crate::refusal::PublishFailure::into_sink_error) {
                 // Let a retry take the work at once rather than after the lease.
-                for record in chunk.iter().map(|(r, _)| *r).chain(rest) {
-                    if let Some(lease) = &record.lease {
-                        if let Err(e) = self
-                            .store
-                            .release(&[record.reference()], &lease.token)
-                            .await
-                        {
-                            tracing::warn!(error = %e, "could not release a lease after a failed publish; it will expire");
-                        }
-                    }
-                }
+                let unsent: Vec<&StoredEvent> = chunk.iter().map(|(r, _)| *r).chain(rest).collect();
+                release_all(&self.store, &unsent).await;
                 return Err(error.into());
             }
         }
@@ -200,5 +228,31 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A round of claimed events and their computed data points (one
+/// [`Completion`] per event, in the same order), not yet sent.
+pub(super) struct Round {
+    claimed: Vec<StoredEvent>,
+    completions: Vec<Completion>,
+}
+
+impl Round {
+    /// The events it holds under its lease.
+    pub(super) fn held(&self) -> BTreeSet<EventRef> {
+        self.claimed.iter().map(StoredEvent::reference).collect()
+    }
+}
+
+/// Releases each event's lease, one call per event as before; a lease that
+/// cannot be released is logged and left to expire.
+async fn release_all<S: EventStore>(store: &S, records: &[&StoredEvent]) {
+    for record in records {
+        if let Some(lease) = &record.lease {
+            if let Err(e) = store.release(&[record.reference()], &lease.token).await {
+                tracing::warn!(error = %e, "could not release a lease after a failed publish; it will expire");
+            }
+        }
     }
 }

@@ -2,17 +2,22 @@
 //! invocation sweeps the `due` shards of its [`Sweep`] ([`crate::shard`]);
 //! parallel invocations take disjoint sweeps, so they do not compete for the
 //! same events. Within a round, the span reads of the claimed events are in
-//! flight together ([`SETTLE_CONCURRENCY`], see `publish.rs`). Claims keep
-//! exactly-once whatever overlaps (a stale sweep, a retried invocation).
+//! flight together ([`SETTLE_CONCURRENCY`], see `publish.rs`); rounds
+//! overlap two at a time: the next round is found, claimed and measured
+//! while this one is sent and recorded. Claims keep exactly-once whatever
+//! overlaps (a stale sweep, a retried invocation).
 
+use std::collections::BTreeSet;
+
+use super::publish::Round;
 use super::{FlightController, IngestError, SettleReport};
-use crate::ports::{Clock, EventStore, MetricSink};
+use crate::ports::{Clock, EventRef, EventStore, MetricSink};
 use crate::shard::Sweep;
 
 /// Events claimed and published per round.
 const SETTLE_BATCH: usize = 100;
 /// Span reads (timeline queries) one invocation has in flight together.
-pub const SETTLE_CONCURRENCY: usize = 16;
+pub const SETTLE_CONCURRENCY: usize = 32;
 
 impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// Publishes every data point whose lateness window has passed, in every shard.
@@ -22,28 +27,68 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
 
     /// Publishes the data points due in the shards of `sweep`, a round of
     /// [`SETTLE_BATCH`] events at a time, until none is left that is not
-    /// someone else's. Stops at the first failure (what was recorded stays).
+    /// someone else's.
+    ///
+    /// Two rounds are in flight: while round k is sent and recorded, round
+    /// k+1 is found, claimed and its spans read (the next round's calls
+    /// start first). Sends and records keep their order, round after round.
+    /// Stops at the first failure, with what was recorded kept: when round
+    /// k fails, round k+1 is not sent and its leases are released (or
+    /// expire); when round k+1 fails, round k is still sent and recorded.
     pub async fn settle_sweep(&self, sweep: Sweep) -> Result<SettleReport, IngestError> {
         let mut report = SettleReport::default();
-        loop {
-            let due = self
-                .store
-                .due_in(sweep, self.clock.now(), SETTLE_BATCH)
-                .await?;
-            if due.is_empty() {
-                break;
+        let mut round = self.next_round(sweep, &BTreeSet::new()).await?;
+        while let Some(current) = round {
+            let held = current.held();
+            let (next, sent) =
+                futures_util::future::join(self.next_round(sweep, &held), self.send_round(current))
+                    .await;
+            match sent {
+                Ok(sent) => report.absorb(sent),
+                Err(error) => {
+                    if let Ok(Some(next)) = &next {
+                        self.release_round(next).await;
+                    }
+                    return Err(error);
+                }
             }
-            let claimed = self.claim(due).await?;
-            if claimed.is_empty() {
-                // Everything due is being published by someone else.
-                break;
-            }
-            report.events += claimed.len();
-            let outcome = self.publish(claimed).await?;
-            report.published.extend(outcome.published);
-            report.unsent.extend(outcome.unsent);
-            report.refused.extend(outcome.refused);
+            round = next?;
         }
         Ok(report)
+    }
+
+    /// Finds, claims and measures the next round of `sweep`, leaving out the
+    /// events of the round in flight (`held`: the `due` index may not show
+    /// their lease yet). None when nothing is due, or everything due is
+    /// being published by someone else.
+    async fn next_round(
+        &self,
+        sweep: Sweep,
+        held: &BTreeSet<EventRef>,
+    ) -> Result<Option<Round>, IngestError> {
+        let mut due = self
+            .store
+            .due_in(sweep, self.clock.now(), SETTLE_BATCH + held.len())
+            .await?;
+        due.retain(|e| !held.contains(&e.reference()));
+        due.truncate(SETTLE_BATCH);
+        if due.is_empty() {
+            return Ok(None);
+        }
+        let claimed = self.claim(due).await?;
+        if claimed.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.measure_round(claimed).await?))
+    }
+}
+
+impl SettleReport {
+    /// Adds what another round did.
+    fn absorb(&mut self, other: SettleReport) {
+        self.events += other.events;
+        self.published.extend(other.published);
+        self.unsent.extend(other.unsent);
+        self.refused.extend(other.refused);
     }
 }

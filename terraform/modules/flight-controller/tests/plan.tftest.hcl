@@ -226,3 +226,32 @@ run "lateness_window_overridden" {
     error_message = "lateness_window_seconds overrides the catalog's lateness window."
   }
 }
+
+# Settle scales out by sweep (docs/scale.md): settle_sweeps = n starts n
+# invocations a minute, sweep i of n each; n divides the 64 due shards.
+run "sixteen_settle_sweeps" {
+  command = plan
+
+  variables {
+    environment     = "dev"
+    settle_sweeps   = 16
+    settle_function = { reserved_concurrency = 16 }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.settle_sweep) == 15 && aws_cloudwatch_event_target.settle_sweep["15"].input == jsonencode({ sweep = 15, of = 16 }) && aws_cloudwatch_event_target.function["settle"].input == jsonencode({ sweep = 0, of = 16 })
+    error_message = "16 sweeps: the settle rule takes sweep 0 of 16, 15 more rules the others."
+  }
+}
+
+run "settle_sweeps_that_do_not_divide_the_shards_are_refused" {
+  command = plan
+
+  variables {
+    environment     = "dev"
+    settle_sweeps   = 48
+    settle_function = { reserved_concurrency = 48 }
+  }
+
+  expect_failures = [var.settle_sweeps]
+}
