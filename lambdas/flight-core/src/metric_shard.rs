@@ -54,9 +54,7 @@ pub fn metric_keys(metric: &str) -> impl Iterator<Item = String> + '_ {
 /// The metric an index key belongs to: the key without its shard suffix.
 pub fn metric_of_key(key: &str) -> &str {
     match key.rsplit_once(SEPARATOR) {
-        Some((metric, shard))
-            if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        Some((metric, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) => {
             metric
         }
         _ => key,
@@ -105,7 +103,10 @@ mod tests {
             per_shard[metric_shard(&format!("e-{i}")) as usize] += 1;
         }
         // 1,000 each on average; no shard takes half as much again.
-        assert!(per_shard.iter().all(|&n| (500..1_500).contains(&n)), "{per_shard:?}");
+        assert!(
+            per_shard.iter().all(|&n| (500..1_500).contains(&n)),
+            "{per_shard:?}"
+        );
     }
 
     #[test]
