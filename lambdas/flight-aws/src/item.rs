@@ -14,13 +14,16 @@
 //! `todo` and `done` (SS, absent when empty), `due_at` (N) and `due_shard`
 //! (S, `P#<n>`) only while due, `lease_token` (S), `lease_until` (N), `sealed_at` (N).
 //!
-//! Measurement attributes: `m_metric`, `m_ts` (N, ms), `value` (N), `unit`,
-//! `dimensions` (M of S), `delivery`, `event_id`, `aggregate_id`, `published_at` (N).
+//! Measurement attributes: `m_metric` (S, the `by-metric` index key: the
+//! metric's name, `#<shard>` after it for shards 1 to 15, [`by_metric_key`]),
+//! `m_ts` (N, ms), `value` (N), `unit`, `dimensions` (M of S), `delivery`,
+//! `event_id`, `aggregate_id`, `published_at` (N).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use flight_core::engine::{order_key, Delivery, Measurement};
+use flight_core::metric_shard::metric_of_key;
 use flight_core::ports::{EventRef, Lease, StoredEvent, TimelineEntry};
 use flight_core::{Event, Millis};
 use serde_json::Value;
@@ -61,8 +64,12 @@ pub(crate) const REFUSAL: &str = "refusal";
 pub const TIMELINE_INDEX: &str = "timeline";
 /// The global secondary index of due events (hash `due_shard`, range `due_at`).
 pub const DUE_INDEX: &str = "due";
-/// The global secondary index of measurement records (hash `m_metric`, range `m_ts`).
+/// The global secondary index of measurement records (hash `m_metric`, range
+/// `m_ts`); a metric's records are spread over [`METRIC_SHARDS`] hash keys.
 pub const BY_METRIC_INDEX: &str = "by-metric";
+/// How many `by-metric` keys a metric's records are spread over
+/// ([`flight_core::metric_shard`], the one home of the count and the hash).
+pub const METRIC_SHARDS: u64 = flight_core::metric_shard::METRIC_SHARDS;
 /// How many `due_shard` partitions the due index spreads events over
 /// ([`flight_core::shard`], the one home of the count and the hash).
 pub const DUE_SHARDS: u64 = flight_core::shard::DUE_SHARDS;
@@ -127,6 +134,14 @@ pub(crate) fn tl_value(timeline: &str, order: &str) -> String {
 /// processes and releases (unlike `std`'s hasher).
 pub fn due_shard(aggregate_id: &str) -> String {
     format!("P#{}", flight_core::shard::due_shard(aggregate_id))
+}
+
+/// The `by-metric` index key of the record of `metric` kept beside event
+/// `event_id`: the metric's name for shard 0 (the key of every record written
+/// before the index was sharded), `<metric>#<shard>` for the others
+/// ([`flight_core::metric_shard::metric_key`]).
+pub fn by_metric_key(metric: &str, event_id: &str) -> String {
+    flight_core::metric_shard::metric_key(metric, event_id)
 }
 
 /// The item of a stored event.
@@ -289,7 +304,10 @@ pub(crate) fn measurement_item(
             SK.to_string(),
             s(measurement_sk(&m.metric, &event.event_id)),
         ),
-        (M_METRIC.to_string(), s(&m.metric)),
+        (
+            M_METRIC.to_string(),
+            s(by_metric_key(&m.metric, &event.event_id)),
+        ),
         (M_TS.to_string(), n(m.timestamp)),
         (VALUE.to_string(), AttributeValue::N(m.value.to_string())),
         (UNIT.to_string(), s(&m.unit)),
@@ -329,7 +347,7 @@ pub(crate) fn measurement(item: &Item) -> Result<Measurement, ItemError> {
     let delivery = Delivery::parse(delivery_text)
         .ok_or_else(|| invalid(DELIVERY, format!("unknown delivery `{delivery_text}`")))?;
     Ok(Measurement {
-        metric: req_s(item, M_METRIC)?.to_string(),
+        metric: metric_of_key(req_s(item, M_METRIC)?).to_string(),
         value,
         unit: req_s(item, UNIT)?.to_string(),
         timestamp: req_n(item, M_TS)?,
@@ -343,125 +361,4 @@ pub(crate) fn measurement(item: &Item) -> Result<Measurement, ItemError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn stored() -> StoredEvent {
-        let payload = json!({"guardrail_id": "g1", "n": [1, 2]});
-        StoredEvent {
-            event: Event {
-                event_id: "e|1".into(),
-                event_type: "GuardrailPassed".into(),
-                event_version: 2,
-                aggregate_id: "res-1".into(),
-                aggregate_type: Some("Resource".into()),
-                aggregate_version: Some(7),
-                time: 1_700_000_000_123,
-                payload: payload.as_object().cloned().unwrap_or_default(),
-            },
-            stored_at: 1_700_000_001_000,
-            timeline: Some("guardrail_id=g1".into()),
-            todo: BTreeSet::from(["A".to_string(), "B".to_string()]),
-            done: BTreeSet::from(["C".to_string()]),
-            due: Some(1_700_000_002_000),
-            lease: Some(Lease {
-                token: "tok".into(),
-                until: 1_700_000_003_000,
-            }),
-            sealed_at: Some(1_700_000_001_500),
-        }
-    }
-
-    #[test]
-    fn events_round_trip() {
-        let event = stored();
-        let item = event_item(&event).expect("item");
-        assert_eq!(item[TL], s("guardrail_id=g1|001700000000123#e|1"));
-        assert_eq!(item[DUE_SHARD], s(due_shard("res-1")));
-        assert_eq!(stored_event(&item), Ok(event));
-    }
-
-    #[test]
-    fn empty_sets_and_absent_fields_are_left_out() {
-        let mut event = stored();
-        event.todo.clear();
-        event.done.clear();
-        event.due = None;
-        event.lease = None;
-        event.sealed_at = None;
-        event.timeline = None;
-        event.event.aggregate_type = None;
-        event.event.aggregate_version = None;
-        let item = event_item(&event).expect("item");
-        for absent in [
-            TODO,
-            DONE,
-            DUE_AT,
-            DUE_SHARD,
-            LEASE_TOKEN,
-            LEASE_UNTIL,
-            SEALED_AT,
-            TL,
-            AGGREGATE_TYPE,
-        ] {
-            assert!(!item.contains_key(absent), "{absent} should be absent");
-        }
-        assert_eq!(stored_event(&item), Ok(event));
-    }
-
-    #[test]
-    fn measurements_round_trip() {
-        let m = Measurement {
-            metric: "GuardrailLeadTime".into(),
-            value: 1800.5,
-            unit: "Seconds".into(),
-            timestamp: 1_700_000_000_123,
-            aggregate_id: "res-1".into(),
-            event_id: "p1".into(),
-            dimensions: BTreeMap::from([("guardrail_id".to_string(), "g1".to_string())]),
-            delivery: Delivery::TooOld,
-            test_run_id: None,
-            refusal: None,
-        };
-        let r = EventRef {
-            aggregate_id: "res-1".into(),
-            event_id: "p1".into(),
-        };
-        let item = measurement_item(&r, &m, 5).expect("item");
-        assert_eq!(item[SK], s("M#GuardrailLeadTime#p1"));
-        assert_eq!(measurement(&item), Ok(m.clone()));
-        let nan = Measurement {
-            value: f64::NAN,
-            ..m.clone()
-        };
-        assert!(measurement_item(&r, &nan, 5).is_err());
-        let refused = Measurement {
-            delivery: Delivery::Refused,
-            refusal: Some("dimension value must be ASCII".into()),
-            ..m
-        };
-        let item = measurement_item(&r, &refused, 5).expect("item");
-        assert_eq!(item[REFUSAL], s("dimension value must be ASCII"));
-        assert_eq!(measurement(&item), Ok(refused));
-    }
-
-    #[test]
-    fn shards_are_stable_and_in_range() {
-        // FNV-1a is fixed (flight_core::shard): these values must never
-        // change, or due events get lost.
-        assert_eq!(
-            due_shard(""),
-            format!("P#{}", 0xcbf2_9ce4_8422_2325_u64 % DUE_SHARDS)
-        );
-        assert_eq!(
-            due_shard("a"),
-            format!("P#{}", 0xaf63_dc4c_8601_ec8c_u64 % DUE_SHARDS)
-        );
-        for id in ["", "a", "res-1", "project-42"] {
-            let shard = due_shard(id);
-            let n: u64 = shard.trim_start_matches("P#").parse().expect("number");
-            assert!(n < DUE_SHARDS);
-        }
-    }
-}
+mod tests;

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod envelope;
 pub mod handler;
 pub mod memory;
+pub mod metric_shard;
 pub mod names;
 pub mod ports;
 pub mod reads;

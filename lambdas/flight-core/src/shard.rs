@@ -16,7 +16,7 @@ pub fn due_shard(aggregate_id: &str) -> u64 {
     fnv1a(aggregate_id.as_bytes()) % DUE_SHARDS
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         hash ^= u64::from(*b);

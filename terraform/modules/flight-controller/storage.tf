@@ -3,7 +3,9 @@
 #   timeline  (LSI): an aggregate's events in (time, event id) order.
 #   due       (GSI): measurements waiting for their lateness window to close,
 #                    sharded so the settle sweep reads them without a hot key.
-#   by-metric (GSI): measurements of a metric in time order, for reports.
+#   by-metric (GSI): measurements of a metric in time order, for reports;
+#                    write-sharded: m_metric is the metric's name or
+#                    <metric>#<shard> (16 keys a metric, docs/delivery.md §7).
 resource "aws_dynamodb_table" "events" {
   name                        = local.names.event_table
   billing_mode                = "PAY_PER_REQUEST"

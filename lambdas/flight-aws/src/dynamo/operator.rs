@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use flight_core::engine::{sort_measurements, Measurement};
+use flight_core::metric_shard::metric_keys;
 use flight_core::ports::{EventRef, Lease, StoreError, StoredEvent};
 use flight_core::reads::{BackfillStore, MeasurementLog, ScanProgress};
 use flight_core::Millis;
@@ -30,20 +31,38 @@ pub struct Overdue {
 impl DynamoStore {
     /// The measurement records of `metric` stamped in `[since, until)`, in
     /// report order (time, metric, aggregate, event). Reads the `by-metric`
-    /// index, which may lag a little behind the latest writes.
+    /// index, which may lag a little behind the latest writes: one Query per
+    /// shard key of the metric ([`item::METRIC_SHARDS`], records written before
+    /// the index was sharded among shard 0's), sent together, then merged.
     pub async fn measurements(
         &self,
         metric: &str,
         since: Millis,
         until: Millis,
     ) -> Result<Vec<Measurement>, StoreError> {
-        let context = format!(
-            "table {} (index {BY_METRIC_INDEX}, metric `{metric}`)",
-            self.table
-        );
         if until <= since {
             return Ok(Vec::new());
         }
+        let shards = futures_util::future::try_join_all(
+            metric_keys(metric).map(|key| self.measurements_of_key(key, since, until)),
+        )
+        .await?;
+        let mut out: Vec<Measurement> = shards.into_iter().flatten().collect();
+        sort_measurements(&mut out);
+        Ok(out)
+    }
+
+    /// The records under one `by-metric` key stamped in `[since, until)`, page after page.
+    async fn measurements_of_key(
+        &self,
+        key: String,
+        since: Millis,
+        until: Millis,
+    ) -> Result<Vec<Measurement>, StoreError> {
+        let context = format!(
+            "table {} (index {BY_METRIC_INDEX}, key `{key}`)",
+            self.table
+        );
         let query = self
             .client
             .query()
@@ -51,20 +70,17 @@ impl DynamoStore {
             .index_name(BY_METRIC_INDEX)
             .key_condition_expression("#m_metric = :m AND #m_ts BETWEEN :lo AND :hi")
             .set_expression_attribute_names(Some(names(&[item::M_METRIC, item::M_TS])))
-            .expression_attribute_values(":m", s(metric))
+            .expression_attribute_values(":m", s(key))
             .expression_attribute_values(":lo", n(since))
             .expression_attribute_values(":hi", n(until - 1));
-        let mut out = self
-            .query_pages(
-                query,
-                &context,
-                |_| None,
-                |_| false,
-                |record| item::measurement(record).map(Some),
-            )
-            .await?;
-        sort_measurements(&mut out);
-        Ok(out)
+        self.query_pages(
+            query,
+            &context,
+            |_| None,
+            |_| false,
+            |record| item::measurement(record).map(Some),
+        )
+        .await
     }
 
     /// The events of the `due` index due before `before`: settled data points

@@ -2,7 +2,8 @@
 //! [`EventStore`] call, preceded by the requests [`flight_aws::DynamoStore`]
 //! sends for that call, each with a latency drawn from [`Latencies`] and the
 //! capacity it takes from the partition keys it writes or reads (base table,
-//! the `due` index by shard, the by-metric index by metric). A key holds
+//! the `due` index by shard, the by-metric index by metric shard, the series
+//! items; [`KeyKind`]). A key holds
 //! 1,000 write and 3,000 read units per second, as DynamoDB's per-partition
 //! limits do; a request beyond them waits until the key has the units again
 //! (what the SDK's retries of a throttled request amount to) and counts as
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use flight_aws::dynamo::shard_page;
 use flight_aws::{Operation, RequestCounts};
+use flight_aws::item::by_metric_key;
 use flight_core::memory::MemoryStore;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
@@ -61,6 +63,40 @@ impl Default for Latencies {
     }
 }
 
+/// The kinds of partition key the model charges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyKind {
+    /// An aggregate's items (events, records, timeline entries).
+    Table,
+    /// A shard of the `due` index.
+    Due,
+    /// A shard key of a metric on the `by-metric` index.
+    ByMetric,
+    /// A metric's series item.
+    Series,
+}
+
+impl KeyKind {
+    const ALL: [KeyKind; 4] = [
+        KeyKind::Table,
+        KeyKind::Due,
+        KeyKind::ByMetric,
+        KeyKind::Series,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Table => "table",
+            KeyKind::Due => "due",
+            KeyKind::ByMetric => "by-metric",
+            KeyKind::Series => "series",
+        }
+    }
+}
+
+/// A partition key: its kind and its value.
+type Key = (KeyKind, String);
+
 /// What the modelled table served.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
@@ -74,6 +110,26 @@ pub struct Usage {
     pub operations: RequestCounts,
     /// Write and read units by operation, indexed by `Operation as usize`.
     pub units_by_operation: [(f64, f64); 5],
+    /// Of those, by the kind of the key they waited longest for ([`KeyKind::ALL`]'s order).
+    pub throttled_by_kind: [u64; 4],
+}
+
+impl Usage {
+    /// The throttled requests by kind of key, e.g. `due 120, by-metric 0`
+    /// (the kinds that throttled; `none` when nothing did).
+    pub fn throttled_keys(&self) -> String {
+        let kinds: Vec<String> = KeyKind::ALL
+            .iter()
+            .zip(self.throttled_by_kind)
+            .filter(|(_, n)| *n > 0)
+            .map(|(kind, n)| format!("{} {n}", kind.name()))
+            .collect();
+        if kinds.is_empty() {
+            "none".into()
+        } else {
+            kinds.join(", ")
+        }
+    }
 }
 
 /// A partition key's units: tokens refilled at its limit, one second's worth at most.
@@ -86,8 +142,8 @@ struct Bucket {
 #[derive(Default)]
 struct Books {
     usage: Usage,
-    writes: HashMap<String, Bucket>,
-    reads: HashMap<String, Bucket>,
+    writes: HashMap<Key, Bucket>,
+    reads: HashMap<Key, Bucket>,
 }
 
 /// One request: its latency model and the units it takes from which keys.
@@ -96,8 +152,8 @@ struct Request {
     /// Actions, for a TransactWriteItems.
     actions: usize,
     latency: Latency,
-    writes: Vec<(String, f64)>,
-    reads: Vec<(String, f64)>,
+    writes: Vec<(Key, f64)>,
+    reads: Vec<(Key, f64)>,
 }
 
 /// The in-memory store behind a latency and limit model of DynamoDB.
@@ -110,12 +166,18 @@ pub struct ModeledStore {
     completed: std::sync::atomic::AtomicU64,
 }
 
-fn base(aggregate: &str) -> String {
-    format!("table/{aggregate}")
+fn base(aggregate: &str) -> Key {
+    (KeyKind::Table, aggregate.to_string())
 }
 
-fn due_key(aggregate: &str) -> String {
-    format!("due/P#{}", due_shard(aggregate))
+fn due_key(aggregate: &str) -> Key {
+    (KeyKind::Due, format!("P#{}", due_shard(aggregate)))
+}
+
+/// The `by-metric` key of the record of `metric` kept beside `event`: the
+/// store's own rule ([`by_metric_key`]).
+fn metric_key(metric: &str, event: &EventRef) -> Key {
+    (KeyKind::ByMetric, by_metric_key(metric, &event.event_id))
 }
 
 impl ModeledStore {
@@ -147,19 +209,24 @@ impl ModeledStore {
             let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
             let mut books = self.books.lock().unwrap_or_else(|e| e.into_inner());
             for request in requests {
-                let mut wait = 0;
+                // The longest wait and the kind of key it was for.
+                let mut wait = (0, KeyKind::Table);
                 for (key, units) in &request.writes {
-                    wait = wait.max(take(&mut books.writes, key, *units, KEY_WRITE_UNITS, now));
+                    let w = take(&mut books.writes, key, *units, KEY_WRITE_UNITS, now);
+                    wait = wait.max((w, key.0));
                     books.usage.write_units += units;
                 }
                 for (key, units) in &request.reads {
-                    wait = wait.max(take(&mut books.reads, key, *units, KEY_READ_UNITS, now));
+                    let w = take(&mut books.reads, key, *units, KEY_READ_UNITS, now);
+                    wait = wait.max((w, key.0));
                     books.usage.read_units += units;
                 }
+                let (wait, kind) = wait;
                 books.usage.requests += 1;
                 count(&mut books.usage, &request);
                 if wait > 0 {
                     books.usage.throttled += 1;
+                    books.usage.throttled_by_kind[kind as usize] += 1;
                 }
                 slowest = slowest.max(wait + request.latency.draw(&mut rng));
             }
@@ -168,7 +235,7 @@ impl ModeledStore {
     }
 
     /// An UpdateItem, or a Query when it reads (PutItem: [`ModeledStore::put`]).
-    fn single(&self, writes: Vec<(String, f64)>, reads: Vec<(String, f64)>) -> Request {
+    fn single(&self, writes: Vec<(Key, f64)>, reads: Vec<(Key, f64)>) -> Request {
         Request {
             operation: if reads.is_empty() {
                 Operation::UpdateItem
@@ -183,14 +250,14 @@ impl ModeledStore {
     }
 
     /// A PutItem.
-    fn put(&self, writes: Vec<(String, f64)>) -> Request {
+    fn put(&self, writes: Vec<(Key, f64)>) -> Request {
         Request {
             operation: Operation::PutItem,
             ..self.single(writes, Vec::new())
         }
     }
 
-    fn transaction(&self, writes: Vec<(String, f64)>, actions: usize) -> Request {
+    fn transaction(&self, writes: Vec<(Key, f64)>, actions: usize) -> Request {
         let mut latency = self.latencies.transaction;
         let extra = self.latencies.per_item_ms * actions as f64;
         latency.p50_ms += extra;
@@ -223,8 +290,8 @@ fn count(usage: &mut Usage, request: &Request) {
 
 /// Takes `units` from a key's bucket at `now`; returns how long (µs) the
 /// request waits for them (0 when the key has them).
-fn take(buckets: &mut HashMap<String, Bucket>, key: &str, units: f64, rate: f64, now: i64) -> i64 {
-    let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
+fn take(buckets: &mut HashMap<Key, Bucket>, key: &Key, units: f64, rate: f64, now: i64) -> i64 {
+    let bucket = buckets.entry(key.clone()).or_insert(Bucket {
         tokens: rate,
         at_us: now,
     });
@@ -314,7 +381,10 @@ impl EventStore for ModeledStore {
                 // A busy shard reads a whole page, whether or not the round uses it.
                 let items = per_shard.get(&shard).map_or(0.0, |_| page);
                 let units = (items * EVENT_ITEM_KB / 4.0).ceil().max(1.0) / 2.0;
-                self.single(Vec::new(), vec![(format!("due/P#{shard}"), units)])
+                self.single(
+                    Vec::new(),
+                    vec![((KeyKind::Due, format!("P#{shard}")), units)],
+                )
             })
             .collect();
         self.send(requests).await;
@@ -347,7 +417,8 @@ impl EventStore for ModeledStore {
 
     /// TransactWriteItems of up to 100 actions: per completion its update
     /// (which drops its `due` entry) and a put of each measurement record
-    /// (which lands on the by-metric index under the metric's name).
+    /// (which lands on the by-metric index under its metric's shard key,
+    /// [`by_metric_key`]).
     async fn complete(&self, completions: &[Completion]) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         let mut actions = 0;
@@ -363,7 +434,7 @@ impl EventStore for ModeledStore {
             writes.push((due_key(&c.event.aggregate_id), EVENT_ITEM_KB));
             for m in &c.measurements {
                 writes.push((base(&c.event.aggregate_id), 2.0));
-                writes.push((format!("metric/{}", m.metric), 1.0));
+                writes.push((metric_key(&m.metric, &c.event), 1.0));
             }
         }
         if actions > 0 {
@@ -398,7 +469,7 @@ impl EventStore for ModeledStore {
         series: &str,
         budget: u32,
     ) -> Result<bool, StoreError> {
-        let writes = vec![(format!("series/{metric}"), 1.0)];
+        let writes = vec![((KeyKind::Series, metric.to_string()), 1.0)];
         self.send(vec![self.single(writes, Vec::new())]).await;
         self.inner.admit_series(metric, series, budget).await
     }
@@ -411,11 +482,46 @@ mod tests {
     #[test]
     fn a_key_beyond_its_write_units_makes_requests_wait() {
         let mut buckets = HashMap::new();
+        let k = base("k");
         // A full second's worth at once is served...
-        assert_eq!(take(&mut buckets, "k", 1_000.0, KEY_WRITE_UNITS, 0), 0);
+        assert_eq!(take(&mut buckets, &k, 1_000.0, KEY_WRITE_UNITS, 0), 0);
         // ...the next 500 units wait half a second for the refill.
-        assert_eq!(take(&mut buckets, "k", 500.0, KEY_WRITE_UNITS, 0), 500_000);
+        assert_eq!(take(&mut buckets, &k, 500.0, KEY_WRITE_UNITS, 0), 500_000);
         // Another key is not affected.
-        assert_eq!(take(&mut buckets, "other", 10.0, KEY_WRITE_UNITS, 0), 0);
+        assert_eq!(
+            take(&mut buckets, &base("other"), 10.0, KEY_WRITE_UNITS, 0),
+            0
+        );
+    }
+
+    #[test]
+    fn a_metrics_records_are_charged_to_its_shard_keys() {
+        // 1,600 records of one metric in a second: over one key's 1,000
+        // units, about 100 per key over the metric's 16.
+        let mut buckets = HashMap::new();
+        let mut keys = std::collections::BTreeSet::new();
+        let mut waited = 0;
+        for i in 0..1_600 {
+            let event = EventRef {
+                aggregate_id: "project-1".into(),
+                event_id: format!("e-{i}"),
+            };
+            let key = metric_key("ProjectLeadTime", &event);
+            waited += take(&mut buckets, &key, 1.0, KEY_WRITE_UNITS, 0);
+            keys.insert(key.1);
+        }
+        assert_eq!(keys.len() as u64, flight_aws::item::METRIC_SHARDS);
+        assert_eq!(waited, 0, "no shard key throttles");
+    }
+
+    #[test]
+    fn throttles_are_told_by_kind_of_key() {
+        let usage = Usage {
+            throttled: 3,
+            throttled_by_kind: [0, 2, 1, 0],
+            ..Usage::default()
+        };
+        assert_eq!(usage.throttled_keys(), "due 2, by-metric 1");
+        assert_eq!(Usage::default().throttled_keys(), "none");
     }
 }

@@ -120,6 +120,12 @@ pub fn run(args: &Args) -> Result<usize> {
                     outcome.errors
                 );
             }
+            if outcome.store.throttled > 0 {
+                eprintln!(
+                    "load-model: {rate}/s, {sweeps} sweeps: throttled requests by key: {}",
+                    outcome.store.throttled_keys()
+                );
+            }
             rows.push((config, outcome));
         }
     }
