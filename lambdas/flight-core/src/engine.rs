@@ -8,8 +8,39 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::{Map, Value};
+
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
-use crate::envelope::{Event, Millis};
+use crate::envelope::{partition_of, quantities_of, test_run_id_of, Event, Millis};
+
+/// What the engine reads of an event: [`Event`] itself, or a compact form
+/// holding only this (`flightctl replay`'s held events, `replay/held.rs`).
+pub trait EventFacts {
+    /// The canonical event type name.
+    fn event_type(&self) -> &str;
+    fn aggregate_id(&self) -> &str;
+    fn event_id(&self) -> &str;
+    fn time(&self) -> Millis;
+    fn payload(&self) -> &Map<String, Value>;
+}
+
+impl EventFacts for Event {
+    fn event_type(&self) -> &str {
+        &self.event_type
+    }
+    fn aggregate_id(&self) -> &str {
+        &self.aggregate_id
+    }
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+    fn time(&self) -> Millis {
+        self.time
+    }
+    fn payload(&self) -> &Map<String, Value> {
+        &self.payload
+    }
+}
 
 /// The dimension every data point carries when an environment is configured.
 pub const ENVIRONMENT_DIMENSION: &str = "Environment";
@@ -118,19 +149,18 @@ pub fn is_span(metric: &Metric) -> bool {
 }
 
 /// The value of a data point that depends on its event alone (count, value, ratio).
-pub fn immediate_value(metric: &Metric, event: &Event) -> Option<f64> {
-    let quantities = event.quantities(metric).ok()?;
+pub fn immediate_value(metric: &Metric, event: &impl EventFacts) -> Option<f64> {
+    let quantities = quantities_of(event.payload(), metric).ok()?;
     metric.kind.immediate_value(&quantities)
 }
 
 /// The dimensions of a metric's data point completed by `event`.
 pub fn dimensions(
     metric: &Metric,
-    event: &Event,
+    event: &impl EventFacts,
     environment: Option<&str>,
 ) -> BTreeMap<String, String> {
-    let mut dimensions: BTreeMap<String, String> = event
-        .partition(metric)
+    let mut dimensions: BTreeMap<String, String> = partition_of(event.payload(), metric)
         .unwrap_or_default()
         .into_iter()
         .collect();
@@ -201,7 +231,7 @@ pub fn late_measurement(
 /// The data point of `metric` that `event` completes, with this value.
 pub fn data_point(
     metric: &Metric,
-    event: &Event,
+    event: &impl EventFacts,
     value: f64,
     environment: Option<&str>,
 ) -> Measurement {
@@ -209,21 +239,21 @@ pub fn data_point(
         metric: metric.name.clone(),
         value,
         unit: metric.unit.clone(),
-        timestamp: event.time,
-        aggregate_id: event.aggregate_id.clone(),
-        event_id: event.event_id.clone(),
+        timestamp: event.time(),
+        aggregate_id: event.aggregate_id().to_string(),
+        event_id: event.event_id().to_string(),
         dimensions: dimensions(metric, event, environment),
         delivery: Delivery::Published,
-        test_run_id: event.test_run_id(),
+        test_run_id: test_run_id_of(event.payload()),
         refusal: None,
     }
 }
 
 /// Every data point of a set of events, computed at once: the definition the
 /// incremental path must agree with, whatever the order and repetition of delivery.
-pub fn measure_all(
+pub fn measure_all<E: EventFacts>(
     catalog: &Catalog,
-    events: &[Event],
+    events: &[E],
     environment: Option<&str>,
 ) -> Vec<Measurement> {
     let mut out = Vec::new();
@@ -242,44 +272,44 @@ pub fn measure_all(
 /// (`None` where there is none, e.g. a duration with no start in its span),
 /// per aggregate and partition in timeline order. An event repeated (same
 /// aggregate and event id) counts once, as its first copy.
-pub fn evaluate_metric<'a>(
+pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     metric: &Metric,
-    events: impl IntoIterator<Item = &'a Event>,
-) -> Vec<(&'a Event, Option<f64>)> {
+    events: impl IntoIterator<Item = &'a E>,
+) -> Vec<(&'a E, Option<f64>)> {
     let types = metric.kind.event_types();
-    let mut unique: BTreeMap<(&str, &str), &Event> = BTreeMap::new();
+    let mut unique: BTreeMap<(&str, &str), &E> = BTreeMap::new();
     for event in events {
-        if types.contains(&event.event_type.as_str()) {
+        if types.contains(&event.event_type()) {
             unique
-                .entry((event.aggregate_id.as_str(), event.event_id.as_str()))
+                .entry((event.aggregate_id(), event.event_id()))
                 .or_insert(event);
         }
     }
     // Per aggregate and partition, the metric's events in timeline order.
-    let mut timelines: BTreeMap<(&str, String), Vec<&Event>> = BTreeMap::new();
+    let mut timelines: BTreeMap<(&str, String), Vec<&E>> = BTreeMap::new();
     for event in unique.into_values() {
-        let partition = timeline_id(&event.partition(metric).unwrap_or_default());
+        let partition = timeline_id(&partition_of(event.payload(), metric).unwrap_or_default());
         timelines
-            .entry((event.aggregate_id.as_str(), partition))
+            .entry((event.aggregate_id(), partition))
             .or_default()
             .push(event);
     }
     let completer = metric.kind.completer();
     let mut out = Vec::new();
     for timeline in timelines.values_mut() {
-        timeline.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        timeline.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
         for (i, event) in timeline.iter().enumerate() {
-            if event.event_type != completer {
+            if event.event_type() != completer {
                 continue;
             }
             let value = if is_span(metric) {
                 let before = timeline[..i]
                     .iter()
                     .rev()
-                    .map(|e| (e.event_type.as_str(), e.time));
-                span_value(&metric.kind, event.time, before)
+                    .map(|e| (e.event_type(), e.time()));
+                span_value(&metric.kind, event.time(), before)
             } else {
-                immediate_value(metric, event)
+                immediate_value(metric, *event)
             };
             out.push((*event, value));
         }

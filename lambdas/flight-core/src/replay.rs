@@ -8,8 +8,13 @@
 
 use std::sync::Arc;
 
+mod entries;
+mod fast;
 mod grouped;
+mod held;
 
+pub use entries::{for_each_entry, for_each_entry_streamed, EntriesError};
+pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
 
 use serde_json::{json, Map, Value};
@@ -189,17 +194,18 @@ pub fn replay_sources<R: std::io::Read>(
     // Every data point depends on the events of one aggregate only, so events
     // are kept in buckets by aggregate, and each bucket is measured and freed
     // in turn: the events and all the data points are never held at once.
-    let mut buckets: Vec<Vec<Event>> = (0..BUCKETS).map(|_| Vec::new()).collect();
+    let mut buckets: Vec<Vec<held::Held>> = (0..BUCKETS).map(|_| Vec::new()).collect();
+    let mut holder = held::Holder::default();
     for (file, reader) in sources {
         let marks: Vec<usize> = buckets.iter().map(Vec::len).collect();
         let mut rejections = Vec::new();
         let mut index = 0;
         let entries_before = outcome.entries;
-        let read = for_each_entry(reader, |entry| {
-            match replay_event(catalog, &entry, entries_before + index, now) {
+        let read = entries::for_each_raw_entry(reader, |entry| {
+            match fast::entry_events(catalog, entry, entries_before + index, now) {
                 Ok(events) => {
                     for event in events {
-                        buckets[bucket(&event.aggregate_id)].push(event);
+                        buckets[bucket(&event.aggregate_id)].push(holder.hold(event));
                     }
                 }
                 Err(reason) => rejections.push(EntryRejection {
@@ -209,6 +215,7 @@ pub fn replay_sources<R: std::io::Read>(
                 }),
             }
             index += 1;
+            true
         });
         match read {
             Ok(()) => {
@@ -264,152 +271,6 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// Why a PutEvents entry file could not be read through.
-#[derive(Debug)]
-pub enum EntriesError {
-    /// Reading failed.
-    Io(std::io::Error),
-    /// It is not a PutEvents entry file; the reason, as [`read_entries`] gives it.
-    Invalid(String),
-}
-
-const NOT_AN_ARRAY: &str = "expected a JSON array of PutEvents entries";
-const NO_ENTRIES: &str = "expected a JSON array of PutEvents entries, or an object with `Entries`";
-
-/// Calls `each` with every entry of a PutEvents entry file (a JSON array of
-/// entries, or `{"Entries": [...]}`) as it is read. Entries before an error
-/// have been passed to `each` already; the error names what [`read_entries`]
-/// names.
-pub fn for_each_entry<R: std::io::Read>(
-    mut reader: R,
-    mut each: impl FnMut(Value),
-) -> Result<(), EntriesError> {
-    // Parsing from memory is twice as fast as from a reader; the file's bytes
-    // are dropped as soon as its entries are read, before anything is measured.
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(EntriesError::Io)?;
-    drive_entries(serde_json::Deserializer::from_slice(&bytes), |entry| {
-        each(entry);
-        true
-    })
-}
-
-/// [`for_each_entry`] without holding the file: entries are parsed from the
-/// reader as they arrive (buffer it), and `each` returns `false` to stop.
-pub fn for_each_entry_streamed<R: std::io::Read>(
-    reader: R,
-    each: impl FnMut(Value) -> bool,
-) -> Result<(), EntriesError> {
-    drive_entries(serde_json::Deserializer::from_reader(reader), each)
-}
-
-/// The one parser of entry files, from memory or from a reader.
-fn drive_entries<'de, R: serde_json::de::Read<'de>>(
-    mut de: serde_json::Deserializer<R>,
-    mut each: impl FnMut(Value) -> bool,
-) -> Result<(), EntriesError> {
-    use serde::de::Deserializer as _;
-    use serde_json::error::Category;
-
-    let problem = std::cell::Cell::new(None);
-    let stopped = std::cell::Cell::new(false);
-    let result = (&mut de)
-        .deserialize_any(EntryFile {
-            each: &mut each,
-            problem: &problem,
-            stopped: &stopped,
-        })
-        .and_then(|()| de.end());
-    match result {
-        Err(_) if stopped.get() => Ok(()),
-        Ok(()) => Ok(()),
-        Err(e) => Err(match e.classify() {
-            Category::Io => EntriesError::Io(e.into()),
-            Category::Data => EntriesError::Invalid(problem.get().unwrap_or(NOT_AN_ARRAY).into()),
-            Category::Syntax | Category::Eof => EntriesError::Invalid(format!("not JSON: {e}")),
-        }),
-    }
-}
-
-/// The top of an entry file: the array of entries, or an object holding it.
-struct EntryFile<'a, F> {
-    each: &'a mut F,
-    problem: &'a std::cell::Cell<Option<&'static str>>,
-    /// Set when `each` asked to stop (the parse then ends with an error).
-    stopped: &'a std::cell::Cell<bool>,
-}
-
-impl<'de, F: FnMut(Value) -> bool> serde::de::Visitor<'de> for EntryFile<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(NOT_AN_ARRAY)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        serde::de::Visitor::visit_seq(
-            Entries {
-                each: self.each,
-                stopped: self.stopped,
-            },
-            seq,
-        )
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "Entries" && !found {
-                found = true;
-                self.problem.set(Some(NO_ENTRIES));
-                map.next_value_seed(Entries {
-                    each: &mut *self.each,
-                    stopped: self.stopped,
-                })?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        if !found {
-            self.problem.set(Some(NO_ENTRIES));
-            return Err(serde::de::Error::custom(NO_ENTRIES));
-        }
-        Ok(())
-    }
-}
-
-/// The `Entries` array of `{"Entries": [...]}`.
-struct Entries<'a, F> {
-    each: &'a mut F,
-    stopped: &'a std::cell::Cell<bool>,
-}
-
-impl<'de, F: FnMut(Value) -> bool> serde::de::DeserializeSeed<'de> for Entries<'_, F> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: FnMut(Value) -> bool> serde::de::Visitor<'de> for Entries<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(NO_ENTRIES)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(entry) = seq.next_element::<Value>()? {
-            if !(self.each)(entry) {
-                self.stopped.set(true);
-                return Err(serde::de::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// One replay output line per measurement.

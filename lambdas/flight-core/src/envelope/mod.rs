@@ -180,6 +180,14 @@ impl Event {
         Ok(event)
     }
 
+    /// The checks [`Event::from_eventbridge`] applies to the event it has
+    /// read (payload fields, partitions, values CloudWatch takes): for a
+    /// reader that builds the same event another way (`flightctl replay`'s
+    /// fast path, `replay/fast.rs`), so that it accepts and refuses alike.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), Rejection> {
+        self.check_payload(catalog)
+    }
+
     /// Checks that the payload has every field the metrics need, readable as they read it.
     fn check_payload(&self, catalog: &Catalog) -> Result<(), Rejection> {
         let Some(event_type) = catalog.event_type(&self.event_type) else {
@@ -235,72 +243,92 @@ impl Event {
 
     /// The event's partition for a metric: its `partition_by` fields and their values.
     pub fn partition(&self, metric: &Metric) -> Result<Vec<(String, String)>, Rejection> {
-        metric
-            .partition_by
-            .iter()
-            .map(|field| {
-                let value = match self.payload.get(field) {
-                    Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    Some(Value::String(_)) => {
-                        return Err(reject(
-                            format!("detail.payload.{field}"),
-                            format!(
-                                "must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it",
-                                metric.name
-                            ),
-                        ))
-                    }
-                    Some(other) => {
-                        return Err(reject(
-                            format!("detail.payload.{field}"),
-                            format!(
-                                "expected a string or a number, got {}; {} partitions by it",
-                                describe(other),
-                                metric.name
-                            ),
-                        ))
-                    }
-                    None => {
-                        return Err(reject(
-                            format!("detail.payload.{field}"),
-                            format!("missing; {} partitions by it", metric.name),
-                        ))
-                    }
-                };
-                Ok((field.clone(), value))
-            })
-            .collect()
+        partition_of(&self.payload, metric)
     }
 
     /// Reads the payload quantities a value or ratio metric needs, as a map of field to number.
     pub fn quantities(&self, metric: &Metric) -> Result<Vec<(String, f64)>, Rejection> {
-        let Some(quantity) = metric.kind.quantity() else {
-            return Ok(Vec::new());
-        };
-        metric
-            .kind
-            .value_fields()
-            .into_iter()
-            .map(|field| {
-                let at = format!("detail.payload.{field}");
-                let value = self
-                    .payload
-                    .get(field)
-                    .ok_or_else(|| reject(&at, format!("missing; {} needs it", metric.name)))?;
-                read_quantity(value, quantity)
-                    .map(|q| (field.clone(), q))
-                    .map_err(|reason| reject(&at, format!("{reason}; {} needs it", metric.name)))
-            })
-            .collect()
+        quantities_of(&self.payload, metric)
     }
 
     /// The test run this event belongs to, if it is a test event.
     pub fn test_run_id(&self) -> Option<String> {
-        self.payload
-            .get(TEST_RUN_ID_FIELD)
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)
+        test_run_id_of(&self.payload)
     }
+}
+
+/// The partition of an event with this payload for a metric: its `partition_by` fields and their values.
+pub fn partition_of(
+    payload: &Map<String, Value>,
+    metric: &Metric,
+) -> Result<Vec<(String, String)>, Rejection> {
+    metric
+        .partition_by
+        .iter()
+        .map(|field| {
+            let value = match payload.get(field) {
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(_)) => {
+                    return Err(reject(
+                        format!("detail.payload.{field}"),
+                        format!(
+                            "must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it",
+                            metric.name
+                        ),
+                    ))
+                }
+                Some(other) => {
+                    return Err(reject(
+                        format!("detail.payload.{field}"),
+                        format!(
+                            "expected a string or a number, got {}; {} partitions by it",
+                            describe(other),
+                            metric.name
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(reject(
+                        format!("detail.payload.{field}"),
+                        format!("missing; {} partitions by it", metric.name),
+                    ))
+                }
+            };
+            Ok((field.clone(), value))
+        })
+        .collect()
+}
+
+/// Reads the payload quantities a value or ratio metric needs, as a map of field to number.
+pub fn quantities_of(
+    payload: &Map<String, Value>,
+    metric: &Metric,
+) -> Result<Vec<(String, f64)>, Rejection> {
+    let Some(quantity) = metric.kind.quantity() else {
+        return Ok(Vec::new());
+    };
+    metric
+        .kind
+        .value_fields()
+        .into_iter()
+        .map(|field| {
+            let at = format!("detail.payload.{field}");
+            let value = payload
+                .get(field)
+                .ok_or_else(|| reject(&at, format!("missing; {} needs it", metric.name)))?;
+            read_quantity(value, quantity)
+                .map(|q| (field.clone(), q))
+                .map_err(|reason| reject(&at, format!("{reason}; {} needs it", metric.name)))
+        })
+        .collect()
+}
+
+/// The test run of an event with this payload, if it is a test event.
+pub fn test_run_id_of(payload: &Map<String, Value>) -> Option<String> {
+    payload
+        .get(TEST_RUN_ID_FIELD)
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
 }

@@ -18,12 +18,13 @@ use std::collections::HashSet;
 use std::io::BufReader;
 
 use crate::catalog::Catalog;
-use crate::engine::{measure_all, Measurement};
-use crate::envelope::{Event, Millis};
+use crate::engine::{measure_all, EventFacts, Measurement};
+use crate::envelope::Millis;
 
-use super::{
-    fnv1a, for_each_entry_streamed, replay_event, EntriesError, EntryRejection, ReadError,
-};
+use super::entries::for_each_raw_entry_streamed;
+use super::fast::entry_events;
+use super::held::{Held, Holder};
+use super::{fnv1a, EntriesError, EntryRejection, ReadError};
 
 /// What a grouped replay produced (its measurements went to the caller).
 #[derive(Debug, Clone, Default)]
@@ -80,17 +81,18 @@ pub fn replay_grouped<R: std::io::Read>(
     mut emit: impl FnMut(&[Measurement]) -> std::io::Result<()>,
 ) -> Result<GroupedOutcome, GroupedError> {
     let mut outcome = GroupedOutcome::default();
-    let mut open: Vec<Event> = Vec::new();
+    let mut open: Vec<Held> = Vec::new();
+    let mut holder = Holder::default();
     let mut closed: HashSet<u64> = HashSet::new();
     // Measures the open aggregate, hands its measurements over and frees it.
-    let mut close = |open: &mut Vec<Event>,
+    let mut close = |open: &mut Vec<Held>,
                      closed: &mut HashSet<u64>,
                      outcome: &mut GroupedOutcome|
      -> Result<(), GroupedError> {
         let Some(first) = open.first() else {
             return Ok(());
         };
-        closed.insert(fnv1a(&first.aggregate_id));
+        closed.insert(fnv1a(first.aggregate_id()));
         outcome.most_events_held = outcome.most_events_held.max(open.len());
         let measured = measure_all(catalog, open, environment);
         open.clear();
@@ -101,43 +103,44 @@ pub fn replay_grouped<R: std::io::Read>(
     for (file, reader) in sources {
         let mut index = 0;
         let mut stop: Option<GroupedError> = None;
-        let read = for_each_entry_streamed(BufReader::with_capacity(1 << 16, reader), |entry| {
-            let event = replay_event(catalog, &entry, outcome.entries + index, now);
-            index += 1;
-            let events = match event {
-                Ok(events) => events,
-                Err(reason) => {
-                    outcome.rejections.push(EntryRejection {
-                        file: file.clone(),
-                        index: index - 1,
-                        reason,
-                    });
-                    return true;
-                }
-            };
-            // An AWS service event may become several events of one aggregate.
-            for event in events {
-                let same = open
-                    .first()
-                    .is_some_and(|e| e.aggregate_id == event.aggregate_id);
-                if !same {
-                    if closed.contains(&fnv1a(&event.aggregate_id)) {
-                        stop = Some(GroupedError::NotGrouped {
+        let read =
+            for_each_raw_entry_streamed(BufReader::with_capacity(1 << 16, reader), |entry| {
+                let event = entry_events(catalog, entry, outcome.entries + index, now);
+                index += 1;
+                let events = match event {
+                    Ok(events) => events,
+                    Err(reason) => {
+                        outcome.rejections.push(EntryRejection {
                             file: file.clone(),
                             index: index - 1,
-                            aggregate_id: event.aggregate_id,
+                            reason,
                         });
-                        return false;
+                        return true;
                     }
-                    if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
-                        stop = Some(e);
-                        return false;
+                };
+                // An AWS service event may become several events of one aggregate.
+                for event in events {
+                    let same = open
+                        .first()
+                        .is_some_and(|e| e.aggregate_id() == event.aggregate_id);
+                    if !same {
+                        if closed.contains(&fnv1a(&event.aggregate_id)) {
+                            stop = Some(GroupedError::NotGrouped {
+                                file: file.clone(),
+                                index: index - 1,
+                                aggregate_id: event.aggregate_id,
+                            });
+                            return false;
+                        }
+                        if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
+                            stop = Some(e);
+                            return false;
+                        }
                     }
+                    open.push(holder.hold(event));
                 }
-                open.push(event);
-            }
-            true
-        });
+                true
+            });
         if let Some(error) = stop {
             return Err(error);
         }

@@ -17,7 +17,7 @@ through the metric engine with an in-memory store, in the order given, and print
 measurement to stdout:\n  \
 {\"metric\":\"ProjectLeadTime\",\"value\":109800.0,\"unit\":\"Seconds\",\"timestamp\":\"2026-11-05T15:30:00Z\",\"aggregate_id\":\"project-apollo\",\"dimensions\":{}}\n\n\
 Measurements are computed once the whole input is read, so delivery order does not matter; every event is \
-held in memory until then (about 0.5 KiB each). With --grouped, the input is streamed instead and memory is \
+held in memory until then (in a compact form: about 100 bytes each, payloads shared), and every measurement until the end. With --grouped, the input is streamed instead and memory is \
 bounded by the longest aggregate: each aggregate's entries must be together (aggregates in any order, e.g. \
 sorted by aggregate_id, as a DynamoDB export groups them); each aggregate is measured and printed as soon as \
 another one starts, so the lines are the same but in aggregate order (`sort` both to compare). An aggregate \
