@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use flight_aws::dynamo::shard_page;
-use flight_aws::{Operation, RequestCounts};
 use flight_aws::item::by_metric_key;
+use flight_aws::{Operation, RequestCounts};
 use flight_core::memory::MemoryStore;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,

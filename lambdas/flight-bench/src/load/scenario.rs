@@ -295,7 +295,12 @@ mod tests {
         // Its invocations ran on a trickle: about what it was offered.
         let offered = outcome.completing as f64 / config.seconds as f64;
         assert!(outcome.capacity(&config) > 0.5 * offered, "{outcome:?}");
-        assert_eq!(outcome.store.throttled, 0, "{}", outcome.store.throttled_keys());
+        assert_eq!(
+            outcome.store.throttled,
+            0,
+            "{}",
+            outcome.store.throttled_keys()
+        );
         assert!(outcome.sink.largest_points <= flight_aws::MAX_DATUMS_PER_REQUEST);
     }
 }
