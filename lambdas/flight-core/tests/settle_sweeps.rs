@@ -146,7 +146,7 @@ fn terraform_accepts_exactly_the_sweep_counts_that_divide_the_shards() {
     for of in 1..=DUE_SHARDS {
         assert_eq!(
             Sweep::new(0, of).is_ok(),
-            DUE_SHARDS % of == 0,
+            DUE_SHARDS.is_multiple_of(of),
             "{of} sweeps"
         );
     }
