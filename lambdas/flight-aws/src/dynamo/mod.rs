@@ -31,7 +31,7 @@ use crate::item::{self, event_key, Item, ItemError};
 
 pub use operator::Overdue;
 pub use schema::{AttributeType, IndexShape, Projected, TableShape, EVENT_TABLE};
-pub use store::shard_page;
+pub use store::{shard_page, DUE_QUERIES_IN_FLIGHT};
 
 /// DynamoDB takes at most 100 actions in one transaction (DynamoDB Local
 /// before 2.x: 25; the store adopts a smaller limit when the service names one).

@@ -25,6 +25,11 @@ pub fn shard_page(limit: usize, shards: usize) -> usize {
     limit.min(limit.div_ceil(shards.max(1)).max(25))
 }
 
+/// The `due` queries one [`EventStore::due_in`] call has in flight at once
+/// (a sweep of all 64 shards sends four waves of 16), so that many sweeps
+/// at once do not open thousands of connections.
+pub const DUE_QUERIES_IN_FLIGHT: usize = 16;
+
 impl DynamoStore {
     /// Due events of one shard of the `due` index, oldest first, up to `limit`.
     async fn due_in_shard(
@@ -215,13 +220,15 @@ impl EventStore for DynamoStore {
         }
         let shards: Vec<u64> = sweep.shards().collect();
         let page = shard_page(limit, shards.len());
-        let found = futures_util::future::try_join_all(
-            shards
-                .into_iter()
-                .map(|shard| self.due_in_shard(shard, now, page)),
-        )
-        .await?;
-        let mut all: Vec<StoredEvent> = found.into_iter().flatten().collect();
+        let mut all: Vec<StoredEvent> = Vec::new();
+        for wave in shards.chunks(DUE_QUERIES_IN_FLIGHT) {
+            let found = futures_util::future::try_join_all(
+                wave.iter()
+                    .map(|&shard| self.due_in_shard(shard, now, page)),
+            )
+            .await?;
+            all.extend(found.into_iter().flatten());
+        }
         all.sort_by(|a, b| {
             (a.due, &a.event.aggregate_id, &a.event.event_id).cmp(&(
                 b.due,

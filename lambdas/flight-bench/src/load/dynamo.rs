@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use flight_aws::dynamo::shard_page;
+use flight_aws::dynamo::{shard_page, DUE_QUERIES_IN_FLIGHT};
 use flight_aws::item::by_metric_key;
 use flight_aws::{Operation, RequestCounts};
 use flight_core::memory::MemoryStore;
@@ -386,8 +386,13 @@ impl EventStore for ModeledStore {
                     vec![((KeyKind::Due, format!("P#{shard}")), units)],
                 )
             })
-            .collect();
-        self.send(requests).await;
+            .collect::<Vec<_>>();
+        // In waves, as the store sends them.
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            self.send(requests.by_ref().take(DUE_QUERIES_IN_FLIGHT).collect())
+                .await;
+        }
         Ok(found)
     }
 
