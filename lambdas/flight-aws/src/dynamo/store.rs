@@ -26,9 +26,9 @@ pub fn shard_page(limit: usize, shards: usize) -> usize {
 }
 
 /// The `due` queries one [`EventStore::due_in`] call has in flight at once
-/// (a sweep of all 64 shards sends four waves of 16), so that many sweeps
+/// (a sweep of all 64 shards sends two waves of 32), so that many sweeps
 /// at once do not open thousands of connections.
-pub const DUE_QUERIES_IN_FLIGHT: usize = 16;
+pub const DUE_QUERIES_IN_FLIGHT: usize = 32;
 
 impl DynamoStore {
     /// Due events of one shard of the `due` index, oldest first, up to `limit`.
