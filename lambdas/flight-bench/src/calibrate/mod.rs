@@ -252,7 +252,7 @@ fn print_latencies(samples: &[Sample]) {
             query,
         ),
         (
-            "Query ÷ PutItem (settle's span reads, up to 16 in flight)",
+            "Query ÷ PutItem (settle's span reads, up to 32 in flight)",
             settle_query,
         ),
     ] {
