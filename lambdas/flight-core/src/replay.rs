@@ -266,11 +266,9 @@ fn bucket(aggregate_id: &str) -> usize {
     (fnv1a(aggregate_id) % BUCKETS as u64) as usize
 }
 
-/// FNV-1a, 64 bits: the same on every run.
+/// FNV-1a of a text, 64 bits: the same on every run ([`crate::shard`]'s hash).
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    crate::shard::fnv1a(text.as_bytes())
 }
 
 /// One replay output line per measurement.
