@@ -47,6 +47,17 @@ pub enum Operation {
     TransactWriteItems,
 }
 
+impl Operation {
+    /// Every operation, in `Operation as usize` order.
+    pub const ALL: [Operation; 5] = [
+        Operation::GetItem,
+        Operation::PutItem,
+        Operation::UpdateItem,
+        Operation::Query,
+        Operation::TransactWriteItems,
+    ];
+}
+
 /// The requests a store has sent, by operation, and what they carried: for
 /// benchmarks and the cost model (README, Performance). Each SDK `send` counts
 /// once, not counting the SDK's own retries.
@@ -64,6 +75,17 @@ pub struct RequestCounts {
 }
 
 impl RequestCounts {
+    /// The count of `operation`'s requests.
+    pub fn of_mut(&mut self, operation: Operation) -> &mut u64 {
+        match operation {
+            Operation::GetItem => &mut self.get_item,
+            Operation::PutItem => &mut self.put_item,
+            Operation::UpdateItem => &mut self.update_item,
+            Operation::Query => &mut self.query,
+            Operation::TransactWriteItems => &mut self.transact_write_items,
+        }
+    }
+
     /// Read requests: GetItem and Query.
     pub fn reads(&self) -> u64 {
         self.get_item + self.query
@@ -144,16 +166,16 @@ impl DynamoStore {
 
     /// The requests this store has sent, by operation (for benchmarks).
     pub fn request_counts(&self) -> RequestCounts {
-        let op = |o: Operation| self.by_operation[o as usize].load(Ordering::Relaxed);
-        RequestCounts {
-            get_item: op(Operation::GetItem),
-            put_item: op(Operation::PutItem),
-            update_item: op(Operation::UpdateItem),
-            query: op(Operation::Query),
-            transact_write_items: op(Operation::TransactWriteItems),
+        let mut counts = RequestCounts {
             transaction_actions: self.transaction_actions.load(Ordering::Relaxed),
             items_read: self.items_read.load(Ordering::Relaxed),
+            ..RequestCounts::default()
+        };
+        for operation in Operation::ALL {
+            *counts.of_mut(operation) =
+                self.by_operation[operation as usize].load(Ordering::Relaxed);
         }
+        counts
     }
 
     /// Counts a request in [`DynamoStore::request_count`] and by operation.

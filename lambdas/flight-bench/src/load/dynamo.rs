@@ -277,15 +277,8 @@ fn count(usage: &mut Usage, request: &Request) {
     let units = &mut usage.units_by_operation[request.operation as usize];
     units.0 += request.writes.iter().map(|(_, u)| u).sum::<f64>();
     units.1 += request.reads.iter().map(|(_, u)| u).sum::<f64>();
-    let counts = &mut usage.operations;
-    match request.operation {
-        Operation::GetItem => counts.get_item += 1,
-        Operation::PutItem => counts.put_item += 1,
-        Operation::UpdateItem => counts.update_item += 1,
-        Operation::Query => counts.query += 1,
-        Operation::TransactWriteItems => counts.transact_write_items += 1,
-    }
-    counts.transaction_actions += request.actions as u64;
+    *usage.operations.of_mut(request.operation) += 1;
+    usage.operations.transaction_actions += request.actions as u64;
 }
 
 /// Takes `units` from a key's bucket at `now`; returns how long (µs) the
