@@ -9,8 +9,8 @@
 #     short aggregates and one aggregate of 10,000 activate/pass cycles;
 #   - `flightctl replay` (built with the `cli` profile: opt-level 3) of a
 #     generated file of 1,000,000 events including one long aggregate
-#     (50,000 activate/pass cycles), shuffled (in memory) and grouped by
-#     aggregate (`--grouped`, streaming): wall and CPU time and peak memory
+#     (50,000 activate/pass cycles), shuffled (`--in-memory`) and grouped by
+#     aggregate (streamed, the default): wall and CPU time and peak memory
 #     (/usr/bin/time -v), median, min and max over several runs;
 #   - the ingest handler end to end against DynamoDB Local and moto, with the
 #     deployed settings (window 300 s, then the sweep): events/s and AWS
@@ -112,8 +112,8 @@ cargo bench --quiet -p flight-core --bench engine -- --warm-up-time 1 --measurem
 step "flightctl replay of $EVENTS generated events, $REPLAY_RUNS runs of each mode"
 # One line per run: mode, wall seconds, CPU seconds (user + system), max RSS (KiB).
 for mode in memory grouped; do
-  order=shuffled flag=()
-  [ "$mode" = grouped ] && order=grouped flag=(--grouped)
+  order=shuffled flag=(--in-memory)
+  [ "$mode" = grouped ] && order=grouped flag=()
   "$BIN/flight-bench" gen-events --events "$EVENTS" --long-cycles "$LONG_CYCLES" \
     --order "$order" --out "$WORK/events.json"
   for run in $(seq "$REPLAY_RUNS"); do

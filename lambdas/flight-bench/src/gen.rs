@@ -225,7 +225,7 @@ pub enum Order {
     /// Rounds shuffled within groups of 64 rounds (832 events), the long
     /// aggregate's events spread evenly through the file.
     Shuffled,
-    /// Each aggregate's entries together (`flightctl replay --grouped`): the
+    /// Each aggregate's entries together (`flightctl replay` streams them): the
     /// same events, grouped by aggregate, the long aggregate last.
     Grouped,
 }

@@ -53,7 +53,7 @@ enum Command {
         /// Activate/pass cycles of one long-lived resource among those events.
         #[arg(long, default_value_t = 50_000)]
         long_cycles: usize,
-        /// Shuffled, or grouped by aggregate (for `flightctl replay --grouped`).
+        /// Shuffled, or grouped by aggregate (`flightctl replay` streams it; shuffled needs `--in-memory`).
         #[arg(long, value_enum, default_value = "shuffled")]
         order: gen::Order,
         #[arg(long)]

@@ -126,10 +126,10 @@ pub fn report(results: &BTreeMap<String, f64>, criterion: &Path, zips: &[(String
     // Replay: per mode, the median over the runs and the spread (min–max).
     let replay_events = get("replay.events").unwrap_or(0.0);
     for (mode, shown, memory_budget) in [
-        ("memory", "shuffled file, in memory", None),
+        ("memory", "shuffled file, `--in-memory`", None),
         (
             "grouped",
-            "grouped file, `--grouped` (streaming)",
+            "grouped file, streamed (the default)",
             Some(128.0),
         ),
     ] {

@@ -200,11 +200,7 @@ pub fn check_call(measurements: &[Measurement], now: Millis) -> Result<(), Strin
 /// read as a percentile). Called at the end of event validation.
 pub fn check_event(event: &Event, catalog: &Catalog) -> Result<(), Rejection> {
     for metric in &catalog.metrics {
-        if !metric
-            .kind
-            .event_types()
-            .contains(&event.event_type.as_str())
-        {
+        if !metric.kind.involves(&event.event_type) {
             continue;
         }
         for (field, text) in event.partition(metric)? {

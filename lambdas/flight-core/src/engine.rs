@@ -121,15 +121,20 @@ pub fn timeline_id(partition: &[(String, String)]) -> String {
         .join(",")
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    const SPECIAL: [char; 5] = ['%', '=', ',', '|', '#'];
+    if !text.contains(SPECIAL) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        match c {
-            '%' | '=' | ',' | '|' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
+        if SPECIAL.contains(&c) {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
         }
     }
-    out
+    out.into()
 }
 
 /// The value of the data point an `end` completes for a span metric, from the
@@ -257,7 +262,7 @@ pub fn measure_all<E: EventFacts>(
     environment: Option<&str>,
 ) -> Vec<Measurement> {
     let mut out = Vec::new();
-    for metric in &catalog.metrics {
+    for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
         for (event, value) in evaluate_metric(metric, events) {
             if let Some(value) = value {
                 out.push(data_point(metric, event, value, environment));
@@ -268,6 +273,33 @@ pub fn measure_all<E: EventFacts>(
     out
 }
 
+/// The metrics (indexes, ascending) that some event of the set completes:
+/// the only ones that can have a data point (an aggregate of a few events
+/// completes one or two metrics of the catalog's dozens).
+fn completed_metrics<E: EventFacts>(
+    catalog: &Catalog,
+    events: &[E],
+) -> impl Iterator<Item = usize> {
+    let mut types: Vec<&str> = Vec::new();
+    let mut metrics: Vec<usize> = Vec::new();
+    for event in events {
+        let event_type = event.event_type();
+        if types.contains(&event_type) {
+            continue;
+        }
+        types.push(event_type);
+        if let Some(plan) = catalog.plan(event_type) {
+            for &m in &plan.completes {
+                if !metrics.contains(&m) {
+                    metrics.push(m);
+                }
+            }
+        }
+    }
+    metrics.sort_unstable();
+    metrics.into_iter()
+}
+
 /// Each event of a set that completes a data point of `metric`, with its value
 /// (`None` where there is none, e.g. a duration with no start in its span),
 /// per aggregate and partition in timeline order. An event repeated (same
@@ -276,29 +308,39 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     metric: &Metric,
     events: impl IntoIterator<Item = &'a E>,
 ) -> Vec<(&'a E, Option<f64>)> {
-    let types = metric.kind.event_types();
-    let mut unique: BTreeMap<(&str, &str), &E> = BTreeMap::new();
-    for event in events {
-        if types.contains(&event.event_type()) {
-            unique
-                .entry((event.aggregate_id(), event.event_id()))
-                .or_insert(event);
-        }
-    }
-    // Per aggregate and partition, the metric's events in timeline order.
-    let mut timelines: BTreeMap<(&str, String), Vec<&E>> = BTreeMap::new();
-    for event in unique.into_values() {
-        let partition = timeline_id(&partition_of(event.payload(), metric).unwrap_or_default());
-        timelines
-            .entry((event.aggregate_id(), partition))
-            .or_default()
-            .push(event);
-    }
+    // The metric's events, each (aggregate, event id) once: its first copy.
+    let mut involved: Vec<(usize, &E)> = events
+        .into_iter()
+        .filter(|e| metric.kind.involves(e.event_type()))
+        .enumerate()
+        .collect();
+    involved.sort_unstable_by(|(i, a), (j, b)| {
+        (a.aggregate_id(), a.event_id(), i).cmp(&(b.aggregate_id(), b.event_id(), j))
+    });
+    involved.dedup_by(|later, first| {
+        later.1.aggregate_id() == first.1.aggregate_id() && later.1.event_id() == first.1.event_id()
+    });
+    // Per aggregate and partition, the metric's events in timeline order:
+    // runs of equal (aggregate, partition), each sorted by (time, event id).
+    // (The partition's fields and values stand for its `timeline_id`: equal
+    // exactly when the ids are, without writing them out.)
+    let mut keyed: Vec<(Vec<(String, String)>, &E)> = involved
+        .into_iter()
+        .map(|(_, e)| (partition_of(e.payload(), metric).unwrap_or_default(), e))
+        .collect();
+    keyed.sort_unstable_by(|(p, a), (q, b)| {
+        (a.aggregate_id(), p, a.time(), a.event_id()).cmp(&(
+            b.aggregate_id(),
+            q,
+            b.time(),
+            b.event_id(),
+        ))
+    });
     let completer = metric.kind.completer();
     let mut out = Vec::new();
-    for timeline in timelines.values_mut() {
-        timeline.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
-        for (i, event) in timeline.iter().enumerate() {
+    for timeline in keyed.chunk_by(|(p, a), (q, b)| p == q && a.aggregate_id() == b.aggregate_id())
+    {
+        for (i, (_, event)) in timeline.iter().enumerate() {
             if event.event_type() != completer {
                 continue;
             }
@@ -306,7 +348,7 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
                 let before = timeline[..i]
                     .iter()
                     .rev()
-                    .map(|e| (e.event_type(), e.time()));
+                    .map(|(_, e)| (e.event_type(), e.time()));
                 span_value(&metric.kind, event.time(), before)
             } else {
                 immediate_value(metric, *event)
@@ -348,24 +390,38 @@ pub fn completions(catalog: &Catalog, event_type: &str) -> BTreeSet<String> {
 /// A measurement as one JSON object, keys in this order: `metric`, `value`,
 /// `unit`, `timestamp` (RFC 3339), `aggregate_id`, `dimensions`.
 pub fn format_measurement(m: &Measurement) -> String {
+    let mut line = Vec::with_capacity(160);
+    // Writing to memory fails only if serialising does, which it does not.
+    _ = write_measurement(&mut line, m);
+    String::from_utf8(line).unwrap_or_default()
+}
+
+/// [`format_measurement`]'s line written to `out` (no newline), without
+/// building it as a `String` first (replay writes a line per data point).
+pub fn write_measurement(out: &mut impl std::io::Write, m: &Measurement) -> std::io::Result<()> {
     #[derive(serde::Serialize)]
     struct Line<'a> {
         metric: &'a str,
         value: f64,
         unit: &'a str,
-        timestamp: String,
+        timestamp: &'a str,
         aggregate_id: &'a str,
         dimensions: &'a BTreeMap<String, String>,
     }
-    serde_json::to_string(&Line {
-        metric: &m.metric,
-        value: m.value,
-        unit: &m.unit,
-        timestamp: crate::time::format_time(m.timestamp),
-        aggregate_id: &m.aggregate_id,
-        dimensions: &m.dimensions,
-    })
-    .unwrap_or_default()
+    let mut timestamp = String::with_capacity(24);
+    crate::time::write_time(&mut timestamp, m.timestamp);
+    serde_json::to_writer(
+        out,
+        &Line {
+            metric: &m.metric,
+            value: m.value,
+            unit: &m.unit,
+            timestamp: &timestamp,
+            aggregate_id: &m.aggregate_id,
+            dimensions: &m.dimensions,
+        },
+    )
+    .map_err(std::io::Error::from)
 }
 
 /// The dimensions of a data point's rollup: for a partitioned data point

@@ -8,14 +8,17 @@
 
 use std::sync::Arc;
 
+mod chunks;
 mod entries;
 mod fast;
 mod grouped;
 mod held;
+mod scan;
 
 pub use entries::{for_each_entry, for_each_entry_streamed, EntriesError};
 pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
+pub use scan::scan_entry;
 
 use serde_json::{json, Map, Value};
 
@@ -201,8 +204,10 @@ pub fn replay_sources<R: std::io::Read>(
         let mut rejections = Vec::new();
         let mut index = 0;
         let entries_before = outcome.entries;
-        let read = entries::for_each_raw_entry(reader, |entry| {
-            match fast::entry_events(catalog, entry, entries_before + index, now) {
+        let mut scratch = Vec::new();
+        let quick = |bytes: &[u8]| scan::scan_entry(catalog, bytes, &mut scratch);
+        let read = chunks::for_each_raw_entry(reader, quick, |item| {
+            match item_events(catalog, item, entries_before + index, now) {
                 Ok(events) => {
                     for event in events {
                         buckets[bucket(&event.aggregate_id)].push(holder.hold(event));
@@ -256,6 +261,19 @@ fn replay_event(
     let id = format!("replay-{}", ordinal + 1);
     let event = entry_to_event(entry, &id, now)?;
     Event::all_from_eventbridge(&event, catalog).map_err(|r| r.to_string())
+}
+
+/// The events of an entry as the chunked reader passed it on.
+fn item_events(
+    catalog: &Catalog,
+    item: chunks::Item<'_, Event>,
+    ordinal: usize,
+    now: Millis,
+) -> Result<Vec<Event>, String> {
+    match item {
+        chunks::Item::Quick(event) => Ok(vec![event]),
+        chunks::Item::Raw(entry) => fast::entry_events(catalog, entry, ordinal, now),
+    }
 }
 
 /// Buckets of events in [`replay_sources`].

@@ -2,7 +2,7 @@
 //! epoch seconds (a number or a string holding one), and written as RFC 3339
 //! (UTC). The one place that parses and formats them, with `chrono`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use serde_json::Value;
 
 use crate::rejection::{describe, reject, Rejection};
@@ -21,27 +21,7 @@ const MIN_WRITABLE: Millis = -62_167_219_200_000;
 pub fn parse_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
     let seconds = match value {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(seconds) = s.parse::<f64>() {
-                Some(seconds)
-            } else {
-                let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| {
-                    reject(
-                        field,
-                        format!(
-                            "cannot read `{s}` as RFC 3339 (2024-01-31T09:00:00Z) or epoch seconds"
-                        ),
-                    )
-                })?;
-                // Whole nanoseconds, truncated towards zero, as milliseconds.
-                let nanos = i128::from(parsed.timestamp()) * 1_000_000_000
-                    + i128::from(parsed.timestamp_subsec_nanos());
-                let millis =
-                    i64::try_from(nanos / 1_000_000).map_err(|_| reject(field, "out of range"))?;
-                return in_range(field, millis, s);
-            }
-        }
+        Value::String(s) => return parse_time_text(field, s),
         other => {
             return Err(reject(
                 field,
@@ -52,6 +32,37 @@ pub fn parse_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
             ))
         }
     };
+    seconds_to_millis(field, value, seconds)
+}
+
+/// [`parse_time`] of a JSON string's text.
+pub fn parse_time_text(field: &str, text: &str) -> Result<Millis, Rejection> {
+    let s = text.trim();
+    if let Some(millis) = parse_utc(s) {
+        return in_range(field, millis, s);
+    }
+    if let Ok(seconds) = s.parse::<f64>() {
+        return seconds_to_millis(field, &Value::String(text.to_string()), Some(seconds));
+    }
+    let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| {
+        reject(
+            field,
+            format!("cannot read `{s}` as RFC 3339 (2024-01-31T09:00:00Z) or epoch seconds"),
+        )
+    })?;
+    // Whole nanoseconds, truncated towards zero, as milliseconds.
+    let nanos = i128::from(parsed.timestamp()) * 1_000_000_000
+        + i128::from(parsed.timestamp_subsec_nanos());
+    let millis = i64::try_from(nanos / 1_000_000).map_err(|_| reject(field, "out of range"))?;
+    in_range(field, millis, s)
+}
+
+/// Epoch seconds read from `value` as milliseconds, if finite and in range.
+fn seconds_to_millis(
+    field: &str,
+    value: &Value,
+    seconds: Option<f64>,
+) -> Result<Millis, Rejection> {
     let seconds = seconds.filter(|s| s.is_finite()).ok_or_else(|| {
         reject(
             field,
@@ -88,24 +99,145 @@ fn in_range(field: &str, millis: Millis, text: &str) -> Result<Millis, Rejection
 /// fraction digits as the milliseconds need (`…:20Z`, `…:20.5Z`, `…:20.123Z`);
 /// a time RFC 3339 cannot write (outside years 0000 to 9999) as the number.
 pub fn format_time(millis: Millis) -> String {
-    let Some(time) = (MIN_WRITABLE..=MAX_TIME)
-        .contains(&millis)
-        .then(|| DateTime::<Utc>::from_timestamp_millis(millis))
-        .flatten()
-    else {
-        return millis.to_string();
-    };
-    let seconds = time.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let fraction = millis.rem_euclid(1000);
-    if fraction == 0 {
-        return seconds;
+    let mut out = String::with_capacity(24);
+    write_time(&mut out, millis);
+    out
+}
+
+/// [`format_time`], appended to `out` (no allocation of its own: replay
+/// writes a time per output line).
+pub fn write_time(out: &mut String, millis: Millis) {
+    if !(MIN_WRITABLE..=MAX_TIME).contains(&millis) {
+        out.push_str(&millis.to_string());
+        return;
     }
-    let digits = format!("{fraction:03}");
-    format!(
-        "{}.{}Z",
-        seconds.trim_end_matches('Z'),
-        digits.trim_end_matches('0')
-    )
+    let (days, in_day) = (millis.div_euclid(DAY), millis.rem_euclid(DAY));
+    let (year, month, day) = civil_from_days(days);
+    let second = in_day / 1000;
+    for divisor in [1000, 100, 10, 1] {
+        out.push(digit(year / divisor));
+    }
+    let parts = [
+        (month, '-'),
+        (day, '-'),
+        (second / 3600, 'T'),
+        (second / 60 % 60, ':'),
+        (second % 60, ':'),
+    ];
+    for (value, before) in parts {
+        out.push(before);
+        push_two(out, value);
+    }
+    let fraction = in_day % 1000;
+    if fraction != 0 {
+        out.push('.');
+        let keep = if fraction % 100 == 0 {
+            1
+        } else if fraction % 10 == 0 {
+            2
+        } else {
+            3
+        };
+        for divisor in &[100, 10, 1][..keep] {
+            out.push(digit(fraction / divisor));
+        }
+    }
+    out.push('Z');
+}
+
+fn push_two(out: &mut String, value: i64) {
+    out.push(digit(value / 10));
+    out.push(digit(value));
+}
+
+/// The last decimal digit of a non-negative number.
+fn digit(value: i64) -> char {
+    char::from(b'0' + (value % 10) as u8)
+}
+
+const DAY: Millis = 86_400_000;
+
+/// RFC 3339 in its common UTC form, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`,
+/// read without `chrono` (replay reads a time per event); `None` for any
+/// other form, which [`parse_time_text`] then reads with `chrono` (offsets,
+/// leap seconds, lower-case separators). Fraction digits beyond the
+/// millisecond are truncated, as `chrono`'s path truncates them.
+fn parse_utc(s: &str) -> Option<Millis> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let fraction = &b[19..b.len() - 1];
+    let millis = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] if !digits.is_empty() && digits.len() <= 9 => {
+            let mut ms = 0;
+            for (i, &c) in digits.iter().enumerate() {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                if i < 3 {
+                    ms = ms * 10 + i64::from(c - b'0');
+                }
+            }
+            ms * [100, 10, 1][digits.len().min(3) - 1]
+        }
+        _ => return None,
+    };
+    let valid = (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    valid.then(|| {
+        days_from_civil(year, month, day) * DAY
+            + ((hour * 60 + minute) * 60 + second) * 1000
+            + millis
+    })
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day since 1970-01-01 (the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Parses a time an AWS service wrote: what [`parse_time`] reads, and also
@@ -123,6 +255,7 @@ pub fn parse_service_time(field: &str, value: &Value) -> Result<Millis, Rejectio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{SecondsFormat, Utc};
     use serde_json::json;
 
     #[test]
@@ -144,6 +277,95 @@ mod tests {
         for millis in [0, 1_700_000_000_500, MAX_TIME] {
             assert_eq!(parse_time("t", &json!(format_time(millis))), Ok(millis));
         }
+    }
+
+    /// The RFC 3339 `chrono` writes, as `format_time` wrote it before it
+    /// had its own writer.
+    fn chrono_format(millis: Millis) -> String {
+        let time = DateTime::<Utc>::from_timestamp_millis(millis).unwrap();
+        let seconds = time.to_rfc3339_opts(SecondsFormat::Secs, true);
+        match millis.rem_euclid(1000) {
+            0 => seconds,
+            f => format!(
+                "{}.{}Z",
+                seconds.trim_end_matches('Z'),
+                format!("{f:03}").trim_end_matches('0')
+            ),
+        }
+    }
+
+    /// Times across the whole range (every month end and leap day of a few
+    /// centuries, and a spread of pseudo-random instants).
+    fn sample_times() -> Vec<Millis> {
+        let mut times = vec![MIN_WRITABLE, -1, 0, 1, 999, 1000, 951_782_400_000, MAX_TIME];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let span = (MAX_TIME - MIN_WRITABLE) as u64;
+            times.push(MIN_WRITABLE + (x % span) as Millis);
+        }
+        for year in [1600, 1900, 1970, 2000, 2024, 2100, 9999] {
+            for day in 0..800 {
+                let start = days_from_civil(year, 1, 1) * DAY;
+                times.push(start + day * DAY - 1);
+                times.push(start + day * DAY + 123);
+            }
+        }
+        times.retain(|t| (MIN_WRITABLE..=MAX_TIME).contains(t));
+        times
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        for millis in sample_times() {
+            assert_eq!(format_time(millis), chrono_format(millis), "{millis}");
+        }
+    }
+
+    #[test]
+    fn utc_times_are_read_as_chrono_reads_them() {
+        let chrono_millis = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.timestamp_millis())
+        };
+        for millis in sample_times() {
+            let text = chrono_format(millis);
+            assert_eq!(parse_utc(&text), chrono_millis(&text), "{text}");
+            let nanos = format!(
+                "{}.{:09}Z",
+                &text[..19],
+                millis.rem_euclid(1000) * 1_000_000 + 999_999
+            );
+            assert_eq!(parse_utc(&nanos), chrono_millis(&nanos), "{nanos}");
+        }
+        // Not dates, or forms left to chrono: never read differently.
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "2023-01-01T24:00:00Z",
+            "2023-01-01T00:60:00Z",
+            "2023-01-01T00:00:60Z",
+            "2023-01-01T00:00:00.Z",
+            "2023-01-01T00:00:00.1234567890Z",
+            "2023-01-01t00:00:00Z",
+            "2023-01-01T00:00:00+00:00",
+            "+2023-01-01T00:00:00Z",
+            "2023-1-01T00:00:00Z",
+        ] {
+            assert!(
+                parse_utc(text).is_none() || parse_utc(text) == chrono_millis(text),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_utc("2024-02-29T12:00:00.5Z"),
+            chrono_millis("2024-02-29T12:00:00.5Z")
+        );
+        assert_eq!(parse_utc("2023-02-29T00:00:00Z"), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `flightctl replay --grouped` (issue 13): streaming replay of input grouped
+//! `flightctl replay`'s streaming (issue 13): streaming replay of input grouped
 //! by aggregate gives the measurements of the in-memory replay, holds one
 //! aggregate at a time, and refuses input whose aggregates are interleaved
 //! rather than measure part of a history.
@@ -190,7 +190,7 @@ fn an_aggregate_reappearing_after_it_ended_stops_the_replay_naming_the_entry() {
         message.contains("f.json: entry 4: aggregate res-a reappears"),
         "{message}"
     );
-    assert!(message.contains("without --grouped"), "{message}");
+    assert!(message.contains("with --in-memory"), "{message}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `flightctl replay --grouped` as a user runs it (issue 13): the sample
+//! `flightctl replay` streaming (its default) as a user runs it (issue 13): the sample
 //! files, each one aggregate, give the lines of the in-memory replay; an
 //! interleaved file stops with exit status 2 and says what it needs.
 
@@ -28,7 +28,7 @@ fn sorted_lines(bytes: &[u8]) -> Vec<String> {
 }
 
 #[test]
-fn grouped_replay_of_the_single_aggregate_samples_prints_the_in_memory_lines() {
+fn streamed_replay_of_the_single_aggregate_samples_prints_the_in_memory_lines() {
     let files: Vec<String> = [
         "guardrail.json",
         "project.json",
@@ -38,16 +38,17 @@ fn grouped_replay_of_the_single_aggregate_samples_prints_the_in_memory_lines() {
     .iter()
     .map(|f| repo().join("events").join(f).display().to_string())
     .collect();
-    let args = |grouped: bool| -> Vec<&str> {
+    let args = |flag: Option<&'static str>| -> Vec<&str> {
         let mut args = vec!["replay"];
-        if grouped {
-            args.push("--grouped");
-        }
+        args.extend(flag);
         args.extend(files.iter().map(String::as_str));
         args
     };
-    let memory = flightctl(&args(false));
-    let grouped = flightctl(&args(true));
+    let memory = flightctl(&args(Some("--in-memory")));
+    let grouped = flightctl(&args(None));
+    // `--grouped` (the default, once a flag) is still accepted, and the same.
+    let flagged = flightctl(&args(Some("--grouped")));
+    assert_eq!(flagged.stdout, grouped.stdout);
     assert!(memory.status.success(), "{}", text(&memory.stderr));
     assert!(grouped.status.success(), "{}", text(&grouped.stderr));
     assert!(!memory.stdout.is_empty());
@@ -60,7 +61,7 @@ fn grouped_replay_of_the_single_aggregate_samples_prints_the_in_memory_lines() {
 }
 
 #[test]
-fn grouped_replay_of_interleaved_aggregates_exits_2_naming_the_entry() {
+fn streamed_replay_of_interleaved_aggregates_exits_2_naming_the_entry() {
     let detail = |aggregate: &str, kind: &str, minute: u32| {
         serde_json::json!({
             "Source": "tests", "DetailType": kind,
@@ -78,13 +79,13 @@ fn grouped_replay_of_interleaved_aggregates_exits_2_naming_the_entry() {
     ]);
     let path = std::env::temp_dir().join(format!("interleaved-{}.json", std::process::id()));
     std::fs::write(&path, entries.to_string()).unwrap();
-    let out = flightctl(&["replay", "--grouped", path.to_str().unwrap()]);
+    let out = flightctl(&["replay", path.to_str().unwrap()]);
     std::fs::remove_file(&path).ok();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("entry 2: aggregate res-a reappears")
-            && stderr.contains("without --grouped"),
+            && stderr.contains("with --in-memory"),
         "{stderr}"
     );
 }

@@ -202,6 +202,16 @@ impl MetricKind {
         types
     }
 
+    /// Whether events of this type take part in the metric (one of
+    /// [`MetricKind::event_types`], without building the list).
+    pub fn involves(&self, event_type: &str) -> bool {
+        match self {
+            MetricKind::Duration { start, end } => start == event_type || end == event_type,
+            MetricKind::Occurrences { counted, end } => counted == event_type || end == event_type,
+            _ => self.completer() == event_type,
+        }
+    }
+
     /// The event type whose events complete a data point.
     pub fn completer(&self) -> &str {
         match self {
@@ -326,6 +336,48 @@ impl MetricKind {
                 (denominator != 0.0).then(|| sum(numerator) / denominator * scale)
             }
             MetricKind::Duration { .. } | MetricKind::Occurrences { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_involves_exactly_its_event_types() {
+        let text = |s: &str| s.to_string();
+        let kinds = [
+            MetricKind::Duration {
+                start: text("A"),
+                end: text("B"),
+            },
+            MetricKind::Count { event: text("A") },
+            MetricKind::Occurrences {
+                counted: text("A"),
+                end: text("B"),
+            },
+            MetricKind::Value {
+                event: text("A"),
+                field: text("f"),
+                quantity: Quantity::Number,
+            },
+            MetricKind::Ratio {
+                event: text("B"),
+                numerator: vec![text("n")],
+                denominator: vec![text("d")],
+                quantity: Quantity::Number,
+                scale: 1.0,
+            },
+        ];
+        for kind in &kinds {
+            for event_type in ["A", "B", "C", ""] {
+                assert_eq!(
+                    kind.involves(event_type),
+                    kind.event_types().contains(&event_type),
+                    "{kind:?} {event_type}"
+                );
+            }
         }
     }
 }

@@ -205,11 +205,7 @@ impl Event {
             }
         }
         for metric in &catalog.metrics {
-            if !metric
-                .kind
-                .event_types()
-                .contains(&self.event_type.as_str())
-            {
+            if !metric.kind.involves(&self.event_type) {
                 continue;
             }
             self.partition(metric)?;
@@ -313,13 +309,13 @@ pub fn quantities_of(
         .value_fields()
         .into_iter()
         .map(|field| {
-            let at = format!("detail.payload.{field}");
+            let at = || format!("detail.payload.{field}");
             let value = payload
                 .get(field)
-                .ok_or_else(|| reject(&at, format!("missing; {} needs it", metric.name)))?;
+                .ok_or_else(|| reject(at(), format!("missing; {} needs it", metric.name)))?;
             read_quantity(value, quantity)
                 .map(|q| (field.clone(), q))
-                .map_err(|reason| reject(&at, format!("{reason}; {} needs it", metric.name)))
+                .map_err(|reason| reject(at(), format!("{reason}; {} needs it", metric.name)))
         })
         .collect()
 }

@@ -49,20 +49,8 @@ pub fn for_each_entry_streamed<R: std::io::Read>(
     drive_entries(serde_json::Deserializer::from_reader(reader), each)
 }
 
-/// [`for_each_entry`] reading each entry as a [`RawEntry`] borrowing from
-/// the file's bytes (held while they are read); `each` returns `false` to stop.
-pub(super) fn for_each_raw_entry<R: std::io::Read>(
-    mut reader: R,
-    mut each: impl for<'b> FnMut(RawEntry<'b>) -> bool,
-) -> Result<(), EntriesError> {
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(EntriesError::Io)?;
-    drive_entries(serde_json::Deserializer::from_slice(&bytes), |entry| {
-        each(entry)
-    })
-}
-
-/// The streamed parser's entries, read as [`RawEntry`] (owned text).
+/// The streamed parser's entries, read as [`RawEntry`] (owned text): where
+/// replay's chunked reader ([`super::chunks`]) hands over what it does not expect.
 pub(super) fn for_each_raw_entry_streamed<R: std::io::Read>(
     reader: R,
     each: impl FnMut(RawEntry<'static>) -> bool,
@@ -71,7 +59,7 @@ pub(super) fn for_each_raw_entry_streamed<R: std::io::Read>(
 }
 
 /// The one parser of entry files, from memory or from a reader.
-fn drive_entries<'de, R: serde_json::de::Read<'de>, T: Deserialize<'de>>(
+pub(super) fn drive_entries<'de, R: serde_json::de::Read<'de>, T: Deserialize<'de>>(
     mut de: serde_json::Deserializer<R>,
     mut each: impl FnMut(T) -> bool,
 ) -> Result<(), EntriesError> {

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::envelope::{parse_time, Event, Millis, MAX_ID_BYTES};
+use crate::time::parse_time_text;
 
 /// One PutEvents entry as read: an object's fields in order, text kept as
 /// text (borrowed from the input when it has no escapes).
@@ -102,9 +103,7 @@ pub fn fast_event(catalog: &Catalog, entry: &RawEntry<'_>) -> Option<Event> {
                 match value {
                     Field::Other(Value::Null) => {}
                     Field::Other(other) => _ = parse_time("Time", other).ok()?,
-                    Field::Text(text) => {
-                        _ = parse_time("Time", &Value::String(text.to_string())).ok()?
-                    }
+                    Field::Text(text) => _ = parse_time_text("Time", text).ok()?,
                 }
                 continue;
             }
@@ -123,12 +122,17 @@ pub fn fast_event(catalog: &Catalog, entry: &RawEntry<'_>) -> Option<Event> {
         }
         *slot = Some(value.text()?);
     }
-    let source = source?;
     detail_type?;
+    common_event(catalog, source?, detail?)
+}
+
+/// The event of an entry of the common shape from `source` with this
+/// detail text; `None` for anything else ([`fast_event`]'s rules).
+pub(super) fn common_event(catalog: &Catalog, source: &str, detail: &str) -> Option<Event> {
     if source.starts_with("aws.") {
         return None;
     }
-    let detail: Detail = serde_json::from_str(detail?).ok()?;
+    let detail: Detail = serde_json::from_str(detail).ok()?;
     let event_type = catalog.event_type(detail.event_type?.as_ref())?;
     let event_id = id(detail.event_id?)?;
     let aggregate_id = id(detail.aggregate_id?)?;
@@ -137,7 +141,7 @@ pub fn fast_event(catalog: &Catalog, entry: &RawEntry<'_>) -> Option<Event> {
         None => event_type.aggregate_type.clone(),
     };
     let time = match detail.time? {
-        Field::Text(text) => parse_time("detail.time", &Value::String(text.into_owned())),
+        Field::Text(text) => parse_time_text("detail.time", &text),
         Field::Other(Value::Null) => return None,
         Field::Other(other) => parse_time("detail.time", &other),
     }

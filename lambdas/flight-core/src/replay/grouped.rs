@@ -1,5 +1,5 @@
-//! Streaming replay of input grouped by aggregate (`flightctl replay
-//! --grouped`): memory bounded by the open aggregate, not by the input.
+//! Streaming replay of input grouped by aggregate (`flightctl replay`'s
+//! default): memory bounded by the open aggregate, not by the input.
 //!
 //! The rule: every data point depends on the events of one aggregate only
 //! ([`measure_all`]), so once an aggregate's entries are followed by another
@@ -15,16 +15,16 @@
 //! change a measurement.
 
 use std::collections::HashSet;
-use std::io::BufReader;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::catalog::Catalog;
 use crate::engine::{measure_all, EventFacts, Measurement};
 use crate::envelope::Millis;
 
-use super::entries::for_each_raw_entry_streamed;
-use super::fast::entry_events;
+use super::chunks::for_each_raw_entry;
 use super::held::{Held, Holder};
-use super::{fnv1a, EntriesError, EntryRejection, ReadError};
+use super::scan::scan_entry;
+use super::{fnv1a, item_events, EntriesError, EntryRejection, ReadError};
 
 /// What a grouped replay produced (its measurements went to the caller).
 #[derive(Debug, Clone, Default)]
@@ -48,13 +48,13 @@ pub enum GroupedError {
     #[error(transparent)]
     Read(#[from] ReadError),
     /// A file is not a PutEvents entry file (found while streaming it).
-    #[error("{file}: file unreadable: {reason} (--grouped stops here: the entries before it were measured already)")]
+    #[error("{file}: file unreadable: {reason} (streaming stops here: the entries before it were measured already)")]
     Unreadable { file: String, reason: String },
     /// An aggregate's entries are not contiguous.
     #[error(
         "{file}: entry {index}: aggregate {aggregate_id} reappears after other aggregates' entries: \
-         --grouped needs each aggregate's entries together (the aggregates in any order, e.g. the \
-         input sorted by aggregate_id); sort the input that way, or replay without --grouped, \
+         streaming needs each aggregate's entries together (the aggregates in any order, e.g. the \
+         input sorted by aggregate_id); sort the input that way, or replay with --in-memory, \
          which holds every event in memory"
     )]
     NotGrouped {
@@ -83,10 +83,10 @@ pub fn replay_grouped<R: std::io::Read>(
     let mut outcome = GroupedOutcome::default();
     let mut open: Vec<Held> = Vec::new();
     let mut holder = Holder::default();
-    let mut closed: HashSet<u64> = HashSet::new();
+    let mut closed = Closed::default();
     // Measures the open aggregate, hands its measurements over and frees it.
     let mut close = |open: &mut Vec<Held>,
-                     closed: &mut HashSet<u64>,
+                     closed: &mut Closed,
                      outcome: &mut GroupedOutcome|
      -> Result<(), GroupedError> {
         let Some(first) = open.first() else {
@@ -103,44 +103,45 @@ pub fn replay_grouped<R: std::io::Read>(
     for (file, reader) in sources {
         let mut index = 0;
         let mut stop: Option<GroupedError> = None;
-        let read =
-            for_each_raw_entry_streamed(BufReader::with_capacity(1 << 16, reader), |entry| {
-                let event = entry_events(catalog, entry, outcome.entries + index, now);
-                index += 1;
-                let events = match event {
-                    Ok(events) => events,
-                    Err(reason) => {
-                        outcome.rejections.push(EntryRejection {
+        let mut scratch = Vec::new();
+        let quick = |bytes: &[u8]| scan_entry(catalog, bytes, &mut scratch);
+        let read = for_each_raw_entry(reader, quick, |item| {
+            let event = item_events(catalog, item, outcome.entries + index, now);
+            index += 1;
+            let events = match event {
+                Ok(events) => events,
+                Err(reason) => {
+                    outcome.rejections.push(EntryRejection {
+                        file: file.clone(),
+                        index: index - 1,
+                        reason,
+                    });
+                    return true;
+                }
+            };
+            // An AWS service event may become several events of one aggregate.
+            for event in events {
+                let same = open
+                    .first()
+                    .is_some_and(|e| e.aggregate_id() == event.aggregate_id);
+                if !same {
+                    if closed.contains(&fnv1a(&event.aggregate_id)) {
+                        stop = Some(GroupedError::NotGrouped {
                             file: file.clone(),
                             index: index - 1,
-                            reason,
+                            aggregate_id: event.aggregate_id,
                         });
-                        return true;
+                        return false;
                     }
-                };
-                // An AWS service event may become several events of one aggregate.
-                for event in events {
-                    let same = open
-                        .first()
-                        .is_some_and(|e| e.aggregate_id() == event.aggregate_id);
-                    if !same {
-                        if closed.contains(&fnv1a(&event.aggregate_id)) {
-                            stop = Some(GroupedError::NotGrouped {
-                                file: file.clone(),
-                                index: index - 1,
-                                aggregate_id: event.aggregate_id,
-                            });
-                            return false;
-                        }
-                        if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
-                            stop = Some(e);
-                            return false;
-                        }
+                    if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
+                        stop = Some(e);
+                        return false;
                     }
-                    open.push(holder.hold(event));
                 }
-                true
-            });
+                open.push(holder.hold(event));
+            }
+            true
+        });
         if let Some(error) = stop {
             return Err(error);
         }
@@ -154,4 +155,26 @@ pub fn replay_grouped<R: std::io::Read>(
     }
     close(&mut open, &mut closed, &mut outcome)?;
     Ok(outcome)
+}
+
+/// The closed aggregates, by the FNV-1a hash of their id: hashed already, so
+/// the set takes the hash as it is.
+type Closed = HashSet<u64, BuildHasherDefault<Prehashed>>;
+
+/// A [`Hasher`] for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }

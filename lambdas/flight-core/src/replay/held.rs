@@ -49,7 +49,7 @@ const MOST_PAYLOADS: usize = 4096;
 /// Makes [`Held`] events, sharing what they have in common.
 #[derive(Default)]
 pub struct Holder {
-    types: HashMap<String, Rc<str>>,
+    types: Vec<Rc<str>>,
     last_aggregate: Option<Rc<str>>,
     payloads: HashMap<String, Rc<Map<String, Value>>>,
     empty: Rc<Map<String, Value>>,
@@ -58,11 +58,12 @@ pub struct Holder {
 impl Holder {
     /// The held form of an event.
     pub fn hold(&mut self, event: Event) -> Held {
-        let event_type = match self.types.get(&event.event_type) {
+        // A catalog has a few dozen types: a list is quicker than hashing.
+        let event_type = match self.types.iter().find(|t| ***t == *event.event_type) {
             Some(shared) => shared.clone(),
             None => {
                 let shared: Rc<str> = event.event_type.as_str().into();
-                self.types.insert(event.event_type, shared.clone());
+                self.types.push(shared.clone());
                 shared
             }
         };

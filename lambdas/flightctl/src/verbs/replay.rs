@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use flight_core::engine::format_measurement;
+use flight_core::engine::{write_measurement, Measurement};
 use flight_core::replay::{replay_grouped, replay_sources, system_now};
 
 /// Measure PutEvents entry files offline, with no AWS.
@@ -16,16 +16,17 @@ use flight_core::replay::{replay_grouped, replay_sources, system_now};
 through the metric engine with an in-memory store, in the order given, and print one JSON object per \
 measurement to stdout:\n  \
 {\"metric\":\"ProjectLeadTime\",\"value\":109800.0,\"unit\":\"Seconds\",\"timestamp\":\"2026-11-05T15:30:00Z\",\"aggregate_id\":\"project-apollo\",\"dimensions\":{}}\n\n\
-Measurements are computed once the whole input is read, so delivery order does not matter; every event is \
-held in memory until then (in a compact form: about 100 bytes each, payloads shared), and every measurement until the end. With --grouped, the input is streamed instead and memory is \
-bounded by the longest aggregate: each aggregate's entries must be together (aggregates in any order, e.g. \
-sorted by aggregate_id, as a DynamoDB export groups them); each aggregate is measured and printed as soon as \
-another one starts, so the lines are the same but in aggregate order (`sort` both to compare). An aggregate \
-that reappears after its entries ended stops the replay with exit status 2, naming the entry, rather than \
-measure part of its history. Each rejected \
-entry is reported on stderr as FILE: entry INDEX: REASON; the other entries are still measured. \
-Exit status: 0 when every entry was measured, 1 when any was rejected, 2 when a file cannot be read.",
-    after_help = "Examples:\n  flightctl replay events/*.json\n  flightctl replay --catalog my-catalog.yaml --environment dev events/guardrail.json"
+The input is streamed: memory is bounded by the longest aggregate, not by the input, so files larger than \
+memory replay. That needs each aggregate's entries together (the aggregates in any order: sorted by \
+aggregate_id, one story per file, or as a DynamoDB export groups them); each aggregate is measured and \
+printed as soon as another one starts. An aggregate that reappears after its entries ended stops the replay \
+with exit status 2, naming the entry, rather than measure part of its history: sort the input, or replay \
+it with --in-memory, which takes entries in any order by holding every event until the input ends (about \
+100 bytes an event) and prints the lines sorted by time. Each rejected entry is reported on stderr as \
+FILE: entry INDEX: REASON; the other entries are still measured. \
+Exit status: 0 when every entry was measured, 1 when any was rejected, 2 when a file cannot be read or \
+the input is not grouped by aggregate.",
+    after_help = "Examples:\n  flightctl replay events/*.json\n  flightctl replay --catalog my-catalog.yaml --environment dev events/guardrail.json\n  flightctl replay --in-memory unsorted-export.json"
 )]
 pub struct Args {
     /// The catalog file (YAML). Default: the catalog built into flightctl (events/catalog.yaml).
@@ -34,9 +35,12 @@ pub struct Args {
     /// Add an `Environment` dimension with this value, as the deployed functions do.
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
-    /// Stream input grouped by aggregate (each aggregate's entries together): memory bounded by the
-    /// longest aggregate, not by the input; stops with status 2 if an aggregate reappears.
+    /// Take entries in any order by holding every event in memory until the input ends (the
+    /// default streams input grouped by aggregate and stops with status 2 if an aggregate reappears).
     #[arg(long)]
+    pub in_memory: bool,
+    /// Stream input grouped by aggregate: the default (kept for scripts that pass it).
+    #[arg(long, hide = true, conflicts_with = "in_memory")]
     pub grouped: bool,
     /// PutEvents entry files: a JSON array of {Source, DetailType, Detail, EventBusName, Time?}.
     #[arg(required = true, value_name = "FILE")]
@@ -57,14 +61,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .map(|file| (path.display().to_string(), file))
         })
         .collect::<Result<Vec<_>>>()?;
-    if args.grouped {
+    if !args.in_memory {
         return run_grouped(&catalog, inputs, args.environment.as_deref());
     }
     let outcome = replay_sources(&catalog, inputs, args.environment, system_now())?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    for m in &outcome.measurements {
-        writeln!(stdout, "{}", format_measurement(m)).context("cannot write to stdout")?;
-    }
+    write_lines(&mut stdout, &outcome.measurements).context("cannot write to stdout")?;
     stdout.flush().context("cannot write to stdout")?;
     drop(stdout);
     for rejection in &outcome.rejections {
@@ -80,7 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(super::status(outcome.rejections.is_empty()))
 }
 
-/// `--grouped`: measurements printed as each aggregate closes.
+/// The default, streaming: measurements printed as each aggregate closes.
 fn run_grouped(
     catalog: &flight_core::catalog::Catalog,
     inputs: Vec<(String, std::fs::File)>,
@@ -89,9 +91,7 @@ fn run_grouped(
     let files = inputs.len();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = replay_grouped(catalog, inputs, environment, system_now(), |measured| {
-        measured
-            .iter()
-            .try_for_each(|m| writeln!(stdout, "{}", format_measurement(m)))
+        write_lines(&mut stdout, measured)
     });
     stdout.flush().context("cannot write to stdout")?;
     drop(stdout);
@@ -109,4 +109,12 @@ fn run_grouped(
         outcome.most_events_held
     );
     Ok(super::status(outcome.rejections.is_empty()))
+}
+
+/// One JSON line per measurement.
+fn write_lines(out: &mut impl Write, measurements: &[Measurement]) -> std::io::Result<()> {
+    measurements.iter().try_for_each(|m| {
+        write_measurement(out, m)?;
+        out.write_all(b"\n")
+    })
 }
