@@ -262,15 +262,45 @@ pub fn measure_all<E: EventFacts>(
     environment: Option<&str>,
 ) -> Vec<Measurement> {
     let mut out = Vec::new();
+    let pushed: Result<(), std::convert::Infallible> =
+        for_each_measurement(catalog, events, environment, |m| {
+            out.push(m);
+            Ok(())
+        });
+    _ = pushed;
+    out
+}
+
+/// [`measure_all`]'s data points handed to `each` one at a time, in the same
+/// (report) order, so that a caller that writes them out never holds them
+/// all (a long aggregate's 150,000: ~80 MB as measurements, ~5 MB here);
+/// stops at the first error `each` returns.
+pub fn for_each_measurement<E: EventFacts, X>(
+    catalog: &Catalog,
+    events: &[E],
+    environment: Option<&str>,
+    mut each: impl FnMut(Measurement) -> Result<(), X>,
+) -> Result<(), X> {
+    let mut points: Vec<(&Metric, &E, f64)> = Vec::new();
     for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
         for (event, value) in evaluate_metric(metric, events) {
             if let Some(value) = value {
-                out.push(data_point(metric, event, value, environment));
+                points.push((metric, event, value));
             }
         }
     }
-    sort_measurements(&mut out);
-    out
+    // `sort_measurements`'s key (a data point's identity, so unique).
+    points.sort_unstable_by(|(m, a, _), (n, b, _)| {
+        (a.time(), &m.name, a.aggregate_id(), a.event_id()).cmp(&(
+            b.time(),
+            &n.name,
+            b.aggregate_id(),
+            b.event_id(),
+        ))
+    });
+    points
+        .into_iter()
+        .try_for_each(|(metric, event, value)| each(data_point(metric, event, value, environment)))
 }
 
 /// The metrics (indexes, ascending) that some event of the set completes:

@@ -44,7 +44,7 @@ fn grouped(
         None,
         NOW,
         |measured| {
-            emitted.extend(measured.iter().map(shown));
+            emitted.push(shown(measured));
             Ok(())
         },
     );

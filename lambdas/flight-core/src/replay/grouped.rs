@@ -2,7 +2,7 @@
 //! default): memory bounded by the open aggregate, not by the input.
 //!
 //! The rule: every data point depends on the events of one aggregate only
-//! ([`measure_all`]), so once an aggregate's entries are followed by another
+//! ([`measure_all`](crate::engine::measure_all)), so once an aggregate's entries are followed by another
 //! aggregate's, it is closed: measured, handed to the caller and freed. That
 //! gives the same measurements as [`replay_sources`](super::replay_sources)
 //! exactly when each aggregate's entries are contiguous in the input (files in
@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::catalog::Catalog;
-use crate::engine::{measure_all, EventFacts, Measurement};
+use crate::engine::{for_each_measurement, EventFacts, Measurement};
 use crate::envelope::Millis;
 
 use super::chunks::for_each_raw_entry;
@@ -70,15 +70,16 @@ pub enum GroupedError {
 
 /// Replays entry files read from `sources` (name, reader), in order, holding
 /// only the events of the open aggregate (module documentation): each
-/// aggregate's measurements (sorted as [`measure_all`] sorts them) are passed
-/// to `emit` as soon as its entries end. Entries are validated and rejected
+/// aggregate's measurements are passed to `emit`, one at a time in the order
+/// [`measure_all`](crate::engine::measure_all) gives them, as soon as its
+/// entries end (never all held: [`for_each_measurement`]). Entries are validated and rejected
 /// as [`replay_sources`](super::replay_sources) does.
 pub fn replay_grouped<R: std::io::Read>(
     catalog: &Catalog,
     sources: impl IntoIterator<Item = (String, R)>,
     environment: Option<&str>,
     now: Millis,
-    mut emit: impl FnMut(&[Measurement]) -> std::io::Result<()>,
+    mut emit: impl FnMut(&Measurement) -> std::io::Result<()>,
 ) -> Result<GroupedOutcome, GroupedError> {
     let mut outcome = GroupedOutcome::default();
     let mut open: Vec<Held> = Vec::new();
@@ -94,11 +95,13 @@ pub fn replay_grouped<R: std::io::Read>(
         };
         closed.insert(fnv1a(first.aggregate_id()));
         outcome.most_events_held = outcome.most_events_held.max(open.len());
-        let measured = measure_all(catalog, open, environment);
+        let emitted = for_each_measurement(catalog, open, environment, |m| {
+            outcome.measurements += 1;
+            emit(&m)
+        });
         open.clear();
         outcome.aggregates += 1;
-        outcome.measurements += measured.len();
-        emit(&measured).map_err(GroupedError::Emit)
+        emitted.map_err(GroupedError::Emit)
     };
     for (file, reader) in sources {
         let mut index = 0;

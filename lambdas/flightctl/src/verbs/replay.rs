@@ -91,7 +91,7 @@ fn run_grouped(
     let files = inputs.len();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = replay_grouped(catalog, inputs, environment, system_now(), |measured| {
-        write_lines(&mut stdout, measured)
+        write_lines(&mut stdout, std::slice::from_ref(measured))
     });
     stdout.flush().context("cannot write to stdout")?;
     drop(stdout);
