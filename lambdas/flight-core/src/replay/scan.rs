@@ -87,9 +87,7 @@ impl<'a> Scanner<'a> {
     fn plain_string(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let rest = &self.bytes[self.at..];
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = string_part(rest)?;
         if rest[len] != b'"' {
             return None;
         }
@@ -109,9 +107,7 @@ impl<'a> Scanner<'a> {
         out.clear();
         loop {
             let rest = &self.bytes[self.at..];
-            let len = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            let len = string_part(rest)?;
             out.extend_from_slice(&rest[..len]);
             self.at += len + 1;
             match rest[len] {
@@ -135,4 +131,14 @@ impl<'a> Scanner<'a> {
             }
         }
     }
+}
+
+/// The length of the start of a string's content up to its closing quote or
+/// next escape (`rest[len]` is `"` or a backslash); `None` if there is
+/// neither, or if a control character comes first (not JSON).
+fn string_part(rest: &[u8]) -> Option<usize> {
+    let len = memchr::memchr2(b'"', b'\\', rest)?;
+    // Without an early exit, so the compiler checks many bytes at a time.
+    let controls = rest[..len].iter().fold(false, |seen, &b| seen | (b < 0x20));
+    (!controls).then_some(len)
 }
