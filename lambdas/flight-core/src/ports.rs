@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::engine::Measurement;
 use crate::envelope::{Event, Millis};
-use crate::shard::Sweep;
+use crate::shard::{due_shard, shard_page, DuePage, Sweep};
 
 /// An event as the store keeps it, with the state of the data points it completes.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +156,30 @@ pub trait EventStore: Send + Sync {
         Ok(due)
     }
 
+    /// One due query of each of `shards` (of [`shard_page`] events each),
+    /// merged ([`DuePage::merge`]): up to `limit` events whose `due` is at or
+    /// before `now` and whose lease is absent or expired, and which shards
+    /// may hold more. By default, filtered from [`EventStore::due`].
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        let page = shard_page(limit, shards.len());
+        let mut by_shard: Vec<(u64, Vec<StoredEvent>)> =
+            shards.iter().map(|&s| (s, Vec::new())).collect();
+        for e in self.due(now, usize::MAX).await? {
+            let shard = due_shard(&e.event.aggregate_id);
+            if let Some((_, found)) = by_shard.iter_mut().find(|(s, _)| *s == shard) {
+                if found.len() < page {
+                    found.push(e);
+                }
+            }
+        }
+        Ok(DuePage::merge(by_shard, page, limit))
+    }
+
     /// Claims each event whose `due` is set, whose lease is absent or expired
     /// at `now`, and whose stored `todo` is exactly the given event's `todo`
     /// (so a stale copy from [`EventStore::due`] never republishes what is done):
@@ -256,6 +280,14 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).due_in(sweep, now, limit).await
+    }
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        (**self).due_page(shards, now, limit).await
     }
     async fn claim(
         &self,

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use super::publish::Round;
 use super::{FlightController, IngestError, SettleReport};
 use crate::ports::{Clock, EventRef, EventStore, MetricSink};
-use crate::shard::Sweep;
+use crate::shard::{due_shard, DuePage, Sweep};
 
 /// Events claimed and published per round.
 const SETTLE_BATCH: usize = 100;
@@ -37,16 +37,22 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// expire); when round k+1 fails, round k is still sent and recorded.
     pub async fn settle_sweep(&self, sweep: Sweep) -> Result<SettleReport, IngestError> {
         let mut report = SettleReport::default();
-        let mut round = self.next_round(sweep, &BTreeSet::new()).await?;
-        while let Some(current) = round {
+        let shards: Vec<u64> = sweep.shards().collect();
+        let mut round = self.next_round(&shards, &BTreeSet::new()).await?;
+        while let Some((current, open)) = round {
             let held = current.held();
-            let (next, sent) =
-                futures_util::future::join(self.next_round(sweep, &held), self.send_round(current))
-                    .await;
+            let next = async {
+                if open.is_empty() {
+                    // Every shard gave all it had due: nothing to ask again.
+                    return Ok(None);
+                }
+                self.next_round(&open, &held).await
+            };
+            let (next, sent) = futures_util::future::join(next, self.send_round(current)).await;
             match sent {
                 Ok(sent) => report.absorb(sent),
                 Err(error) => {
-                    if let Ok(Some(next)) = &next {
+                    if let Ok(Some((next, _))) = &next {
                         self.release_round(next).await;
                     }
                     return Err(error);
@@ -57,20 +63,30 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         Ok(report)
     }
 
-    /// Finds, claims and measures the next round of `sweep`, leaving out the
-    /// events of the round in flight (`held`: the `due` index may not show
-    /// their lease yet). None when nothing is due, or everything due is
-    /// being published by someone else.
+    /// Finds, claims and measures the next round in `shards`, leaving out
+    /// the events of the round in flight (`held`: the `due` index may not
+    /// show their lease yet). Returns it with the shards that may still hold
+    /// due events after it (the only ones the round after asks again: a
+    /// shard whose query returned less than its page gave all it had due as
+    /// of that read; what becomes due or visible later is the next minute's
+    /// sweep's). None when nothing is due, or everything due is being
+    /// published by someone else.
     async fn next_round(
         &self,
-        sweep: Sweep,
+        shards: &[u64],
         held: &BTreeSet<EventRef>,
-    ) -> Result<Option<Round>, IngestError> {
-        let mut due = self
+    ) -> Result<Option<(Round, Vec<u64>)>, IngestError> {
+        let DuePage {
+            events: mut due,
+            mut open,
+        } = self
             .store
-            .due_in(sweep, self.clock.now(), SETTLE_BATCH + held.len())
+            .due_page(shards, self.clock.now(), SETTLE_BATCH + held.len())
             .await?;
         due.retain(|e| !held.contains(&e.reference()));
+        for left in due.iter().skip(SETTLE_BATCH) {
+            open.insert(due_shard(&left.event.aggregate_id));
+        }
         due.truncate(SETTLE_BATCH);
         if due.is_empty() {
             return Ok(None);
@@ -79,7 +95,8 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         if claimed.is_empty() {
             return Ok(None);
         }
-        Ok(Some(self.measure_round(claimed).await?))
+        let round = self.measure_round(claimed).await?;
+        Ok(Some((round, open.into_iter().collect())))
     }
 }
 
