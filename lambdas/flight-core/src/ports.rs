@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+pub use futures_util::future::BoxFuture;
 
 use crate::engine::Measurement;
 use crate::envelope::{Event, Millis};
@@ -235,6 +236,13 @@ pub trait MetricSink: Send + Sync {
 /// The time now.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Millis;
+
+    /// Waits `ms` milliseconds of this clock; false when it cannot wait (by
+    /// default), and the caller must not count on time passing.
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        let _ = ms;
+        Box::pin(std::future::ready(false))
+    }
 }
 
 /// The system clock.
@@ -247,6 +255,14 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as Millis)
             .unwrap_or_default()
+    }
+
+    /// Sleeps on the runtime's timer.
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(ms.max(0) as u64)).await;
+            true
+        })
     }
 }
 
@@ -329,5 +345,8 @@ impl<T: MetricSink + ?Sized> MetricSink for std::sync::Arc<T> {
 impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
     fn now(&self) -> Millis {
         (**self).now()
+    }
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        (**self).pause(ms)
     }
 }

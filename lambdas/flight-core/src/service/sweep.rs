@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use super::pace::Pace;
 use super::publish::Round;
 use super::{FlightController, IngestError, SettleReport};
 use crate::ports::{Clock, EventRef, EventStore, MetricSink};
@@ -37,8 +38,11 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// expire); when round k+1 fails, round k is still sent and recorded.
     pub async fn settle_sweep(&self, sweep: Sweep) -> Result<SettleReport, IngestError> {
         let mut report = SettleReport::default();
+        let mut pace = Pace::default();
         let shards: Vec<u64> = sweep.shards().collect();
-        let mut round = self.next_round(&shards, &BTreeSet::new()).await?;
+        let mut round = self
+            .next_round(&shards, &BTreeSet::new(), &mut pace)
+            .await?;
         while let Some((current, open)) = round {
             let held = current.held();
             let next = async {
@@ -46,7 +50,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
                     // Every shard gave all it had due: nothing to ask again.
                     return Ok(None);
                 }
-                self.next_round(&open, &held).await
+                self.next_round(&open, &held, &mut pace).await
             };
             let (next, sent) = futures_util::future::join(next, self.send_round(current)).await;
             match sent {
@@ -65,29 +69,49 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
 
     /// Finds, claims and measures the next round in `shards`, leaving out
     /// the events of the round in flight (`held`: the `due` index may not
-    /// show their lease yet). Returns it with the shards that may still hold
-    /// due events after it (the only ones the round after asks again: a
-    /// shard whose query returned less than its page gave all it had due as
-    /// of that read; what becomes due or visible later is the next minute's
-    /// sweep's). None when nothing is due, or everything due is being
-    /// published by someone else.
+    /// show their lease yet) and those of an aggregate out of write units
+    /// ([`Pace`]; a round of nothing else waits for them). Returns it with
+    /// the shards that may still hold due events after it (the only ones
+    /// the round after asks again: a shard whose query returned less than
+    /// its page gave all it had due as of that read; what becomes due or
+    /// visible later is the next minute's sweep's). None when nothing is
+    /// due, everything due is being published by someone else, or the
+    /// clock cannot wait for a paced aggregate (a later sweep takes it).
     async fn next_round(
         &self,
         shards: &[u64],
         held: &BTreeSet<EventRef>,
+        pace: &mut Pace,
     ) -> Result<Option<(Round, Vec<u64>)>, IngestError> {
-        let DuePage {
-            events: mut due,
-            mut open,
-        } = self
-            .store
-            .due_page(shards, self.clock.now(), SETTLE_BATCH + held.len())
-            .await?;
-        due.retain(|e| !held.contains(&e.reference()));
-        for left in due.iter().skip(SETTLE_BATCH) {
-            open.insert(due_shard(&left.event.aggregate_id));
-        }
-        due.truncate(SETTLE_BATCH);
+        let mut shards = shards.to_vec();
+        let (due, open) = loop {
+            let now = self.clock.now();
+            let DuePage {
+                events: mut due,
+                mut open,
+            } = self
+                .store
+                .due_page(&shards, now, SETTLE_BATCH + held.len())
+                .await?;
+            due.retain(|e| !held.contains(&e.reference()));
+            let paced = pace.admit(due, SETTLE_BATCH, now);
+            for later in paced.waiting.iter().chain(&paced.left) {
+                open.insert(due_shard(&later.event.aggregate_id));
+            }
+            if !paced.admitted.is_empty() || paced.waiting.is_empty() {
+                break (paced.admitted, open);
+            }
+            let wait = pace.wait_for(&paced.waiting, now);
+            tracing::debug!(
+                waiting = paced.waiting.len(),
+                wait_ms = wait,
+                "settle: a hot aggregate waits for its write units"
+            );
+            if !self.clock.pause(wait).await || self.clock.now() <= now {
+                return Ok(None);
+            }
+            shards = open.into_iter().collect();
+        };
         if due.is_empty() {
             return Ok(None);
         }
