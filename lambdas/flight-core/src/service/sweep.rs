@@ -4,8 +4,10 @@
 //! same events. Within a round, the span reads of the claimed events are in
 //! flight together ([`SETTLE_CONCURRENCY`], see `publish.rs`); rounds
 //! overlap two at a time: the next round is found, claimed and measured
-//! while this one is sent and recorded. Claims keep exactly-once whatever
-//! overlaps (a stale sweep, a retried invocation).
+//! while this one is sent and recorded. A round asks again only the shards
+//! that may hold more, and each aggregate gets a budget of write units a
+//! second (`pace.rs`). Claims keep exactly-once whatever overlaps (a stale
+//! sweep, a retried invocation).
 
 use std::collections::BTreeSet;
 
@@ -27,8 +29,9 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     }
 
     /// Publishes the data points due in the shards of `sweep`, a round of
-    /// [`SETTLE_BATCH`] events at a time, until none is left that is not
-    /// someone else's.
+    /// [`SETTLE_BATCH`] events at a time, until no shard asked may hold more
+    /// that is not someone else's (what the index shows later is the next
+    /// sweep's).
     ///
     /// Two rounds are in flight: while round k is sent and recorded, round
     /// k+1 is found, claimed and its spans read (the next round's calls
