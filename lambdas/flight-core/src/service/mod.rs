@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+mod known;
 mod pace;
 mod publish;
 mod sweep;

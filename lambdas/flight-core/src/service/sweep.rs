@@ -11,11 +11,12 @@
 
 use std::collections::BTreeSet;
 
+use super::known::Known;
 use super::pace::Pace;
 use super::publish::Round;
 use super::{FlightController, IngestError, SettleReport};
 use crate::ports::{Clock, EventRef, EventStore, MetricSink};
-use crate::shard::{due_shard, DuePage, Sweep};
+use crate::shard::Sweep;
 
 /// Events claimed and published per round.
 const SETTLE_BATCH: usize = 100;
@@ -42,24 +43,18 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     pub async fn settle_sweep(&self, sweep: Sweep) -> Result<SettleReport, IngestError> {
         let mut report = SettleReport::default();
         let mut pace = Pace::default();
-        let shards: Vec<u64> = sweep.shards().collect();
+        let mut known = Known::new(sweep.shards());
         let mut round = self
-            .next_round(&shards, &BTreeSet::new(), &mut pace)
+            .next_round(&mut known, &BTreeSet::new(), &mut pace)
             .await?;
-        while let Some((current, open)) = round {
+        while let Some(current) = round {
             let held = current.held();
-            let next = async {
-                if open.is_empty() {
-                    // Every shard gave all it had due: nothing to ask again.
-                    return Ok(None);
-                }
-                self.next_round(&open, &held, &mut pace).await
-            };
+            let next = self.next_round(&mut known, &held, &mut pace);
             let (next, sent) = futures_util::future::join(next, self.send_round(current)).await;
             match sent {
                 Ok(sent) => report.absorb(sent),
                 Err(error) => {
-                    if let Ok(Some((next, _))) = &next {
+                    if let Ok(Some(next)) = &next {
                         self.release_round(next).await;
                     }
                     return Err(error);
@@ -70,50 +65,45 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         Ok(report)
     }
 
-    /// Finds, claims and measures the next round in `shards`, leaving out
-    /// the events of the round in flight (`held`: the `due` index may not
-    /// show their lease yet) and those of an aggregate out of write units
-    /// ([`Pace`]; a round of nothing else waits for them). Returns it with
-    /// the shards that may still hold due events after it (the only ones
-    /// the round after asks again: a shard whose query returned less than
-    /// its page gave all it had due as of that read; what becomes due or
-    /// visible later is the next minute's sweep's). None when nothing is
-    /// due, everything due is being published by someone else, or the
-    /// clock cannot wait for a paced aggregate (a later sweep takes it).
+    /// Finds, claims and measures the next round: the earliest due events
+    /// known ([`Known`]: the shards with nothing known that may hold more
+    /// are asked first), leaving out the events of the round in flight
+    /// (`held`: the `due` index may not show their lease yet) and those of
+    /// an aggregate out of write units ([`Pace`]; a round of nothing else
+    /// waits for them). None when nothing more is due in the shards asked,
+    /// everything due is being published by someone else, or the clock
+    /// cannot wait for a paced aggregate (a later sweep takes it).
     async fn next_round(
         &self,
-        shards: &[u64],
+        known: &mut Known,
         held: &BTreeSet<EventRef>,
         pace: &mut Pace,
-    ) -> Result<Option<(Round, Vec<u64>)>, IngestError> {
-        let mut shards = shards.to_vec();
-        let (due, open) = loop {
+    ) -> Result<Option<Round>, IngestError> {
+        let due = loop {
             let now = self.clock.now();
-            let DuePage {
-                events: mut due,
-                mut open,
-            } = self
-                .store
-                .due_page(&shards, now, SETTLE_BATCH + held.len())
-                .await?;
-            due.retain(|e| !held.contains(&e.reference()));
-            let paced = pace.admit(due, SETTLE_BATCH, now);
-            for later in paced.waiting.iter().chain(&paced.left) {
-                open.insert(due_shard(&later.event.aggregate_id));
+            let ask = known.to_ask();
+            if !ask.is_empty() {
+                let page = self
+                    .store
+                    .due_page(&ask, now, SETTLE_BATCH + held.len())
+                    .await?;
+                known.file(&ask, page);
             }
-            if !paced.admitted.is_empty() || paced.waiting.is_empty() {
-                break (paced.admitted, open);
-            }
-            let wait = pace.wait_for(&paced.waiting, now);
+            let paced = pace.admit(known.take_all(held), SETTLE_BATCH, now);
+            let wait = (paced.admitted.is_empty() && !paced.waiting.is_empty())
+                .then(|| pace.wait_for(&paced.waiting, now));
+            known.put_back(paced.waiting);
+            known.put_back(paced.left);
+            let Some(wait) = wait else {
+                break paced.admitted;
+            };
             tracing::debug!(
-                waiting = paced.waiting.len(),
                 wait_ms = wait,
                 "settle: a hot aggregate waits for its write units"
             );
             if !self.clock.pause(wait).await || self.clock.now() <= now {
                 return Ok(None);
             }
-            shards = open.into_iter().collect();
         };
         if due.is_empty() {
             return Ok(None);
@@ -122,8 +112,7 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         if claimed.is_empty() {
             return Ok(None);
         }
-        let round = self.measure_round(claimed).await?;
-        Ok(Some((round, open.into_iter().collect())))
+        Ok(Some(self.measure_round(claimed).await?))
     }
 }
 
