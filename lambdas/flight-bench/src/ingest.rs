@@ -40,6 +40,10 @@ impl Clock for ShiftedClock {
     fn now(&self) -> Millis {
         SystemClock.now() + self.shift.load(Ordering::SeqCst)
     }
+
+    fn pause(&self, ms: Millis) -> flight_core::ports::BoxFuture<'_, bool> {
+        SystemClock.pause(ms)
+    }
 }
 
 type Service = FlightController<Arc<DynamoStore>, Arc<CloudWatchSink>, Arc<ShiftedClock>>;

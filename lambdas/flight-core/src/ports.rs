@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+pub use futures_util::future::BoxFuture;
 
 use crate::engine::Measurement;
 use crate::envelope::{Event, Millis};
-use crate::shard::Sweep;
+use crate::shard::{due_shard, shard_page, DuePage, Sweep};
 
 /// An event as the store keeps it, with the state of the data points it completes.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +157,30 @@ pub trait EventStore: Send + Sync {
         Ok(due)
     }
 
+    /// One due query of each of `shards` (of [`shard_page`] events each),
+    /// merged ([`DuePage::merge`]): up to `limit` events whose `due` is at or
+    /// before `now` and whose lease is absent or expired, and which shards
+    /// may hold more. By default, filtered from [`EventStore::due`].
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        let page = shard_page(limit, shards.len());
+        let mut by_shard: Vec<(u64, Vec<StoredEvent>)> =
+            shards.iter().map(|&s| (s, Vec::new())).collect();
+        for e in self.due(now, usize::MAX).await? {
+            let shard = due_shard(&e.event.aggregate_id);
+            if let Some((_, found)) = by_shard.iter_mut().find(|(s, _)| *s == shard) {
+                if found.len() < page {
+                    found.push(e);
+                }
+            }
+        }
+        Ok(DuePage::merge(by_shard, page, limit))
+    }
+
     /// Claims each event whose `due` is set, whose lease is absent or expired
     /// at `now`, and whose stored `todo` is exactly the given event's `todo`
     /// (so a stale copy from [`EventStore::due`] never republishes what is done):
@@ -211,6 +236,13 @@ pub trait MetricSink: Send + Sync {
 /// The time now.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Millis;
+
+    /// Waits `ms` milliseconds of this clock; false when it cannot wait (by
+    /// default), and the caller must not count on time passing.
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        let _ = ms;
+        Box::pin(std::future::ready(false))
+    }
 }
 
 /// The system clock.
@@ -223,6 +255,14 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as Millis)
             .unwrap_or_default()
+    }
+
+    /// Sleeps on the runtime's timer.
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(ms.max(0) as u64)).await;
+            true
+        })
     }
 }
 
@@ -256,6 +296,14 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).due_in(sweep, now, limit).await
+    }
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        (**self).due_page(shards, now, limit).await
     }
     async fn claim(
         &self,
@@ -297,5 +345,8 @@ impl<T: MetricSink + ?Sized> MetricSink for std::sync::Arc<T> {
 impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
     fn now(&self) -> Millis {
         (**self).now()
+    }
+    fn pause(&self, ms: Millis) -> BoxFuture<'_, bool> {
+        (**self).pause(ms)
     }
 }

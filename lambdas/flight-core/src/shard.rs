@@ -8,8 +8,60 @@
 //! The count only ever grows by a multiple (8 → 32 → 64): an event filed
 //! under shard `s` of an old count is still read, by the sweep that owns `s`.
 
+use std::collections::BTreeSet;
+
+use crate::ports::StoredEvent;
+
 /// How many shards the `due` work is split into.
 pub const DUE_SHARDS: u64 = 64;
+
+/// Events read per shard for a round of `limit` over `shards` shards: an
+/// even share with room for skew, at least 25 (and at most `limit`), so
+/// that a round of 100 over 64 shards reads 1,600 items, not 6,400.
+pub fn shard_page(limit: usize, shards: usize) -> usize {
+    limit.min(limit.div_ceil(shards.max(1)).max(25))
+}
+
+/// What one due query over several shards found
+/// ([`crate::ports::EventStore::due_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DuePage {
+    /// Up to the query's limit, earliest due first.
+    pub events: Vec<StoredEvent>,
+    /// The shards that may hold due events `events` does not: their query
+    /// filled its page ([`shard_page`]), or the limit cut some of what it
+    /// found. Every other shard of the query returned all it had due (as
+    /// far as the index showed at that read).
+    pub open: BTreeSet<u64>,
+}
+
+impl DuePage {
+    /// Merges each shard's page (at most `page` events, earliest due first):
+    /// the earliest `limit` events of them all; a shard is open when its
+    /// page was full or the limit cut it. The one rule of every store.
+    pub fn merge(shards: Vec<(u64, Vec<StoredEvent>)>, page: usize, limit: usize) -> Self {
+        let mut open = BTreeSet::new();
+        let mut events = Vec::new();
+        for (shard, found) in shards {
+            if found.len() >= page {
+                open.insert(shard);
+            }
+            events.extend(found);
+        }
+        events.sort_by(|a, b| {
+            (a.due, &a.event.aggregate_id, &a.event.event_id).cmp(&(
+                b.due,
+                &b.event.aggregate_id,
+                &b.event.event_id,
+            ))
+        });
+        for cut in events.iter().skip(limit) {
+            open.insert(due_shard(&cut.event.aggregate_id));
+        }
+        events.truncate(limit);
+        DuePage { events, open }
+    }
+}
 
 /// The shard of an aggregate's due events (FNV-1a of its id).
 pub fn due_shard(aggregate_id: &str) -> u64 {

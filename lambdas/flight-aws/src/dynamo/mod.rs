@@ -29,9 +29,10 @@ use flight_core::ports::{EventRef, StoreError, StoredEvent};
 use crate::error::store_error;
 use crate::item::{self, event_key, Item, ItemError};
 
+pub use flight_core::shard::shard_page;
 pub use operator::Overdue;
 pub use schema::{AttributeType, IndexShape, Projected, TableShape, EVENT_TABLE};
-pub use store::{shard_page, DUE_QUERIES_IN_FLIGHT};
+pub use store::DUE_QUERIES_IN_FLIGHT;
 
 /// DynamoDB takes at most 100 actions in one transaction (DynamoDB Local
 /// before 2.x: 25; the store adopts a smaller limit when the service names one).

@@ -10,20 +10,13 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
-use flight_core::shard::Sweep;
+use flight_core::shard::{shard_page, DuePage, Sweep};
 use flight_core::Millis;
 
 use super::transaction::Conditional;
 use super::{invalid_item, names, DynamoStore, Operation};
 use crate::error::store_error;
 use crate::item::{self, due_shard, event_key, n, s, tl_value, DUE_INDEX, TIMELINE_INDEX};
-
-/// Events read per shard for a round of `limit` over `shards` shards: an
-/// even share with room for skew, at least 25 (and at most `limit`), so
-/// that a round of 100 over 32 shards reads 800 items, not 3,200.
-pub fn shard_page(limit: usize, shards: usize) -> usize {
-    limit.min(limit.div_ceil(shards.max(1)).max(25))
-}
 
 /// The `due` queries one [`EventStore::due_in`] call has in flight at once
 /// (a sweep of all 64 shards sends two waves of 32), so that many sweeps
@@ -207,37 +200,39 @@ impl EventStore for DynamoStore {
         self.due_in(Sweep::ALL, now, limit).await
     }
 
-    /// One Query per shard of the sweep, sent together, each for up to
-    /// [`shard_page`] events; then the earliest `limit` of what they found.
+    /// [`EventStore::due_page`] of the sweep's shards.
     async fn due_in(
         &self,
         sweep: Sweep,
         now: Millis,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let shards: Vec<u64> = sweep.shards().collect();
+        Ok(self.due_page(&shards, now, limit).await?.events)
+    }
+
+    /// One Query per shard, in waves of [`DUE_QUERIES_IN_FLIGHT`], each for
+    /// up to [`shard_page`] events; merged by [`DuePage::merge`].
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        if limit == 0 {
+            return Ok(DuePage::default());
+        }
         let page = shard_page(limit, shards.len());
-        let mut all: Vec<StoredEvent> = Vec::new();
+        let mut found = Vec::with_capacity(shards.len());
         for wave in shards.chunks(DUE_QUERIES_IN_FLIGHT) {
-            let found = futures_util::future::try_join_all(
+            let pages = futures_util::future::try_join_all(
                 wave.iter()
                     .map(|&shard| self.due_in_shard(shard, now, page)),
             )
             .await?;
-            all.extend(found.into_iter().flatten());
+            found.extend(wave.iter().copied().zip(pages));
         }
-        all.sort_by(|a, b| {
-            (a.due, &a.event.aggregate_id, &a.event.event_id).cmp(&(
-                b.due,
-                &b.event.aggregate_id,
-                &b.event.event_id,
-            ))
-        });
-        all.truncate(limit);
-        Ok(all)
+        Ok(DuePage::merge(found, page, limit))
     }
 
     async fn claim(

@@ -11,7 +11,7 @@ use flight_aws::Operation;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, Lease, StoreError, StoredEvent, TimelineEntry,
 };
-use flight_core::shard::Sweep;
+use flight_core::shard::{DuePage, Sweep};
 use flight_core::{EventStore, Millis};
 
 /// The duration of a port call that sends one request of `operation`.
@@ -114,6 +114,15 @@ impl<S: EventStore> EventStore for Timed<S> {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.inner.due_in(sweep, now, limit).await
+    }
+
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        self.inner.due_page(shards, now, limit).await
     }
 
     async fn claim(

@@ -10,11 +10,11 @@
 //! throttled. The mapping of calls to requests is written out in
 //! `docs/scale.md` ("What one call costs").
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use flight_aws::dynamo::{shard_page, DUE_QUERIES_IN_FLIGHT};
+use flight_aws::dynamo::DUE_QUERIES_IN_FLIGHT;
 use flight_aws::item::by_metric_key;
 use flight_aws::{Operation, RequestCounts};
 use flight_core::memory::MemoryStore;
@@ -22,7 +22,7 @@ use flight_core::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
-use flight_core::shard::{due_shard, Sweep};
+use flight_core::shard::{due_shard, shard_page, DuePage, Sweep};
 use flight_core::Millis;
 
 use super::exec::{Latency, Rng, Sim};
@@ -351,28 +351,42 @@ impl EventStore for ModeledStore {
         self.due_in(Sweep::ALL, now, limit).await
     }
 
-    /// One Query per shard of the sweep, sent together, eventually
-    /// consistent, each reading up to [`shard_page`] items.
+    /// [`EventStore::due_page`] of the sweep's shards.
     async fn due_in(
         &self,
         sweep: Sweep,
         now: Millis,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let found = self.inner.due_in(sweep, now, limit).await?;
         let shards: Vec<u64> = sweep.shards().collect();
-        let page = shard_page(limit, shards.len()) as f64;
-        let mut per_shard: HashMap<u64, f64> = HashMap::new();
-        for e in &found {
-            *per_shard
-                .entry(due_shard(&e.event.aggregate_id))
-                .or_default() += 1.0;
+        Ok(self.due_page(&shards, now, limit).await?.events)
+    }
+
+    /// One Query per shard, eventually consistent, in waves of
+    /// [`DUE_QUERIES_IN_FLIGHT`] as the store sends them, each reading up
+    /// to [`shard_page`] items (the in-memory store merges the same pages).
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        if limit == 0 {
+            return Ok(DuePage::default());
         }
+        let found = self.inner.due_page(shards, now, limit).await?;
+        let page = shard_page(limit, shards.len()) as f64;
+        let busy: BTreeSet<u64> = found
+            .events
+            .iter()
+            .map(|e| due_shard(&e.event.aggregate_id))
+            .chain(found.open.iter().copied())
+            .collect();
         let requests = shards
-            .into_iter()
+            .iter()
             .map(|shard| {
                 // A busy shard reads a whole page, whether or not the round uses it.
-                let items = per_shard.get(&shard).map_or(0.0, |_| page);
+                let items = if busy.contains(shard) { page } else { 0.0 };
                 let units = (items * EVENT_ITEM_KB / 4.0).ceil().max(1.0) / 2.0;
                 self.single(
                     Vec::new(),
@@ -380,7 +394,6 @@ impl EventStore for ModeledStore {
                 )
             })
             .collect::<Vec<_>>();
-        // In waves, as the store sends them.
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
             self.send(requests.by_ref().take(DUE_QUERIES_IN_FLIGHT).collect())

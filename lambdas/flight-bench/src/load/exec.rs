@@ -106,6 +106,14 @@ impl Clock for Sim {
     fn now(&self) -> Millis {
         self.epoch + self.now_us() / 1000
     }
+
+    /// A sleep in simulated time.
+    fn pause(&self, ms: Millis) -> flight_core::ports::BoxFuture<'_, bool> {
+        Box::pin(async move {
+            self.sleep(ms * 1000).await;
+            true
+        })
+    }
 }
 
 /// A sleep in simulated time (see [`Sim::sleep`]).

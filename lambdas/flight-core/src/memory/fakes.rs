@@ -74,4 +74,10 @@ impl Clock for ManualClock {
     fn now(&self) -> Millis {
         self.now.load(Ordering::SeqCst)
     }
+
+    /// Moves the clock on by `ms`: a wait that takes no time.
+    fn pause(&self, ms: Millis) -> futures_util::future::BoxFuture<'_, bool> {
+        self.advance(ms);
+        Box::pin(std::future::ready(true))
+    }
 }

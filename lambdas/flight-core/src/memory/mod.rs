@@ -15,7 +15,7 @@ use crate::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
-use crate::shard::{due_shard, Sweep};
+use crate::shard::{due_shard, shard_page, DuePage, Sweep};
 
 mod fakes;
 mod reads;
@@ -238,6 +238,34 @@ impl EventStore for MemoryStore {
             .take(limit)
             .map(|(_, r)| state.events[r].clone())
             .collect())
+    }
+
+    /// Each shard's page from its index, merged as every store does.
+    async fn due_page(
+        &self,
+        shards: &[u64],
+        now: Millis,
+        limit: usize,
+    ) -> Result<DuePage, StoreError> {
+        let page = shard_page(limit, shards.len());
+        let mut state = self.lock();
+        state.requests += 1;
+        let by_shard = shards
+            .iter()
+            .map(|&shard| {
+                let first = (shard, Millis::MIN, EventRef::default());
+                let found = state
+                    .by_shard
+                    .range(first..)
+                    .take_while(|(s, due, _)| *s == shard && *due <= now)
+                    .filter(|(_, _, r)| !leased(&state.events[r], now))
+                    .take(page)
+                    .map(|(_, _, r)| state.events[r].clone())
+                    .collect();
+                (shard, found)
+            })
+            .collect();
+        Ok(DuePage::merge(by_shard, page, limit))
     }
 
     async fn claim(

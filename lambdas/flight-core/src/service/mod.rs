@@ -15,10 +15,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+mod known;
+mod pace;
 mod publish;
 mod sweep;
 mod timeline;
 
+pub use pace::{write_units, AGGREGATE_WRITE_UNITS};
 pub use sweep::SETTLE_CONCURRENCY;
 
 use crate::catalog::{Catalog, LATE_EVENTS_METRIC};

@@ -4,11 +4,15 @@
 //! same events. Within a round, the span reads of the claimed events are in
 //! flight together ([`SETTLE_CONCURRENCY`], see `publish.rs`); rounds
 //! overlap two at a time: the next round is found, claimed and measured
-//! while this one is sent and recorded. Claims keep exactly-once whatever
-//! overlaps (a stale sweep, a retried invocation).
+//! while this one is sent and recorded. A round asks again only the shards
+//! that may hold more, and each aggregate gets a budget of write units a
+//! second (`pace.rs`). Claims keep exactly-once whatever overlaps (a stale
+//! sweep, a retried invocation).
 
 use std::collections::BTreeSet;
 
+use super::known::Known;
+use super::pace::Pace;
 use super::publish::Round;
 use super::{FlightController, IngestError, SettleReport};
 use crate::ports::{Clock, EventRef, EventStore, MetricSink};
@@ -26,8 +30,9 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     }
 
     /// Publishes the data points due in the shards of `sweep`, a round of
-    /// [`SETTLE_BATCH`] events at a time, until none is left that is not
-    /// someone else's.
+    /// [`SETTLE_BATCH`] events at a time, until no shard asked may hold more
+    /// that is not someone else's (what the index shows later is the next
+    /// sweep's).
     ///
     /// Two rounds are in flight: while round k is sent and recorded, round
     /// k+1 is found, claimed and its spans read (the next round's calls
@@ -37,12 +42,15 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
     /// expire); when round k+1 fails, round k is still sent and recorded.
     pub async fn settle_sweep(&self, sweep: Sweep) -> Result<SettleReport, IngestError> {
         let mut report = SettleReport::default();
-        let mut round = self.next_round(sweep, &BTreeSet::new()).await?;
+        let mut pace = Pace::default();
+        let mut known = Known::new(sweep.shards());
+        let mut round = self
+            .next_round(&mut known, &BTreeSet::new(), &mut pace)
+            .await?;
         while let Some(current) = round {
             let held = current.held();
-            let (next, sent) =
-                futures_util::future::join(self.next_round(sweep, &held), self.send_round(current))
-                    .await;
+            let next = self.next_round(&mut known, &held, &mut pace);
+            let (next, sent) = futures_util::future::join(next, self.send_round(current)).await;
             match sent {
                 Ok(sent) => report.absorb(sent),
                 Err(error) => {
@@ -57,21 +65,46 @@ impl<S: EventStore, M: MetricSink, C: Clock> FlightController<S, M, C> {
         Ok(report)
     }
 
-    /// Finds, claims and measures the next round of `sweep`, leaving out the
-    /// events of the round in flight (`held`: the `due` index may not show
-    /// their lease yet). None when nothing is due, or everything due is
-    /// being published by someone else.
+    /// Finds, claims and measures the next round: the earliest due events
+    /// known ([`Known`]: the shards with nothing known that may hold more
+    /// are asked first), leaving out the events of the round in flight
+    /// (`held`: the `due` index may not show their lease yet) and those of
+    /// an aggregate out of write units ([`Pace`]; a round of nothing else
+    /// waits for them). None when nothing more is due in the shards asked,
+    /// everything due is being published by someone else, or the clock
+    /// cannot wait for a paced aggregate (a later sweep takes it).
     async fn next_round(
         &self,
-        sweep: Sweep,
+        known: &mut Known,
         held: &BTreeSet<EventRef>,
+        pace: &mut Pace,
     ) -> Result<Option<Round>, IngestError> {
-        let mut due = self
-            .store
-            .due_in(sweep, self.clock.now(), SETTLE_BATCH + held.len())
-            .await?;
-        due.retain(|e| !held.contains(&e.reference()));
-        due.truncate(SETTLE_BATCH);
+        let due = loop {
+            let now = self.clock.now();
+            let ask = known.to_ask();
+            if !ask.is_empty() {
+                let page = self
+                    .store
+                    .due_page(&ask, now, SETTLE_BATCH + held.len())
+                    .await?;
+                known.file(&ask, page);
+            }
+            let paced = pace.admit(known.take_all(held), SETTLE_BATCH, now);
+            let wait = (paced.admitted.is_empty() && !paced.waiting.is_empty())
+                .then(|| pace.wait_for(&paced.waiting, now));
+            known.put_back(paced.waiting);
+            known.put_back(paced.left);
+            let Some(wait) = wait else {
+                break paced.admitted;
+            };
+            tracing::debug!(
+                wait_ms = wait,
+                "settle: a hot aggregate waits for its write units"
+            );
+            if !self.clock.pause(wait).await || self.clock.now() <= now {
+                return Ok(None);
+            }
+        };
         if due.is_empty() {
             return Ok(None);
         }
