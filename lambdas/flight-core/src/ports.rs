@@ -8,7 +8,7 @@ pub use futures_util::future::BoxFuture;
 
 use crate::engine::Measurement;
 use crate::envelope::{Event, Millis};
-use crate::shard::{due_shard, shard_page, DuePage, Sweep};
+use crate::shard::{due_shard, shard_page, DuePage};
 
 /// An event as the store keeps it, with the state of the data points it completes.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,26 +136,6 @@ pub trait EventStore: Send + Sync {
     /// Up to `limit` events whose `due` is at or before `now` and whose lease is
     /// absent or expired. May lag a little behind the latest writes.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
-
-    /// [`EventStore::due`] within the shards of one sweep (see
-    /// [`crate::shard`]): up to `limit` events of those shards whose `due` is
-    /// at or before `now` and whose lease is absent or expired. The sweep of
-    /// every shard is [`EventStore::due`] itself; by default, other sweeps
-    /// filter what it returns. Stores index their due events by shard.
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        if sweep == Sweep::ALL {
-            return self.due(now, limit).await;
-        }
-        let mut due = self.due(now, usize::MAX).await?;
-        due.retain(|e| sweep.contains(&e.event.aggregate_id));
-        due.truncate(limit);
-        Ok(due)
-    }
 
     /// One due query of each of `shards` (of [`shard_page`] events each),
     /// merged ([`DuePage::merge`]): up to `limit` events whose `due` is at or
@@ -288,14 +268,6 @@ impl<T: EventStore + ?Sized> EventStore for std::sync::Arc<T> {
     }
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).due(now, limit).await
-    }
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        (**self).due_in(sweep, now, limit).await
     }
     async fn due_page(
         &self,

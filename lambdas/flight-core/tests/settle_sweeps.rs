@@ -81,11 +81,7 @@ async fn a_sweep_takes_only_the_events_of_its_own_shards() {
         .published
         .iter()
         .all(|m| sweep.contains(&m.aggregate_id)));
-    let left = service
-        .store()
-        .due_in(Sweep::ALL, i64::MAX, usize::MAX)
-        .await
-        .unwrap();
+    let left = service.store().due(i64::MAX, usize::MAX).await.unwrap();
     assert_eq!(left.len(), 200 - report.events);
     assert!(left.iter().all(|e| !sweep.contains(&e.event.aggregate_id)));
 }

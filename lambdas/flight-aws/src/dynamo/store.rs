@@ -18,7 +18,7 @@ use super::{invalid_item, names, DynamoStore, Operation};
 use crate::error::store_error;
 use crate::item::{self, due_shard, event_key, n, s, tl_value, DUE_INDEX, TIMELINE_INDEX};
 
-/// The `due` queries one [`EventStore::due_in`] call has in flight at once
+/// The `due` queries one [`EventStore::due_page`] call has in flight at once
 /// (a sweep of all 64 shards sends two waves of 32), so that many sweeps
 /// at once do not open thousands of connections.
 pub const DUE_QUERIES_IN_FLIGHT: usize = 32;
@@ -195,19 +195,9 @@ impl EventStore for DynamoStore {
         Ok(())
     }
 
-    /// [`EventStore::due_in`] over every shard.
+    /// [`EventStore::due_page`] of every shard.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.due_in(Sweep::ALL, now, limit).await
-    }
-
-    /// [`EventStore::due_page`] of the sweep's shards.
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let shards: Vec<u64> = sweep.shards().collect();
+        let shards: Vec<u64> = Sweep::ALL.shards().collect();
         Ok(self.due_page(&shards, now, limit).await?.events)
     }
 

@@ -11,7 +11,7 @@ use flight_aws::Operation;
 use flight_core::ports::{
     Appended, Completion, Direction, EventRef, Lease, StoreError, StoredEvent, TimelineEntry,
 };
-use flight_core::shard::{DuePage, Sweep};
+use flight_core::shard::DuePage;
 use flight_core::{EventStore, Millis};
 
 /// The duration of a port call that sends one request of `operation`.
@@ -105,15 +105,6 @@ impl<S: EventStore> EventStore for Timed<S> {
 
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.inner.due(now, limit).await
-    }
-
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.due_in(sweep, now, limit).await
     }
 
     async fn due_page(

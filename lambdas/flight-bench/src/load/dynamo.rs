@@ -346,19 +346,9 @@ impl EventStore for ModeledStore {
         self.inner.mark_late(event, due_if_unset).await
     }
 
-    /// [`EventStore::due_in`] over every shard.
+    /// [`EventStore::due_page`] of every shard.
     async fn due(&self, now: Millis, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.due_in(Sweep::ALL, now, limit).await
-    }
-
-    /// [`EventStore::due_page`] of the sweep's shards.
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let shards: Vec<u64> = sweep.shards().collect();
+        let shards: Vec<u64> = Sweep::ALL.shards().collect();
         Ok(self.due_page(&shards, now, limit).await?.events)
     }
 

@@ -15,7 +15,7 @@ use crate::ports::{
     Appended, Completion, Direction, EventRef, EventStore, Lease, StoreError, StoredEvent,
     TimelineEntry,
 };
-use crate::shard::{due_shard, shard_page, DuePage, Sweep};
+use crate::shard::{due_shard, shard_page, DuePage};
 
 mod fakes;
 mod reads;
@@ -204,39 +204,6 @@ impl EventStore for MemoryStore {
             .filter(|e| !leased(e, now))
             .take(limit)
             .cloned()
-            .collect())
-    }
-
-    /// The sweep's shards' due events, earliest due first.
-    async fn due_in(
-        &self,
-        sweep: Sweep,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        if sweep == Sweep::ALL {
-            return self.due(now, limit).await;
-        }
-        let mut state = self.lock();
-        state.requests += 1;
-        let mut found: Vec<(Millis, &EventRef)> = Vec::new();
-        for shard in sweep.shards() {
-            let first = (shard, Millis::MIN, EventRef::default());
-            found.extend(
-                state
-                    .by_shard
-                    .range(first..)
-                    .take_while(|(s, due, _)| *s == shard && *due <= now)
-                    .filter(|(_, _, r)| !leased(&state.events[r], now))
-                    .take(limit)
-                    .map(|(_, due, r)| (*due, r)),
-            );
-        }
-        found.sort_unstable();
-        Ok(found
-            .into_iter()
-            .take(limit)
-            .map(|(_, r)| state.events[r].clone())
             .collect())
     }
 
