@@ -15,7 +15,7 @@ mod grouped;
 mod held;
 mod scan;
 
-pub use entries::{for_each_entry, for_each_entry_streamed, EntriesError};
+pub use entries::EntriesError;
 pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
 pub use scan::scan_entry;

@@ -1,13 +1,13 @@
 //! Reading PutEvents entry files (a JSON array of entries, or
-//! `{"Entries": [...]}`) an entry at a time, from memory or from a reader:
-//! the one parser of entry files, whatever each entry is read into (a JSON
-//! value, or replay's [`RawEntry`](super::fast::RawEntry)).
+//! `{"Entries": [...]}`) an entry at a time, from memory or from a reader,
+//! each read as replay's [`RawEntry`](super::fast::RawEntry): the one
+//! parser of entry files ([`super::chunks`] hands it what its scan does not
+//! expect).
 
 use std::cell::Cell;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
 use super::fast::RawEntry;
 
@@ -22,32 +22,6 @@ pub enum EntriesError {
 
 const NOT_AN_ARRAY: &str = "expected a JSON array of PutEvents entries";
 const NO_ENTRIES: &str = "expected a JSON array of PutEvents entries, or an object with `Entries`";
-
-/// Calls `each` with every entry of a PutEvents entry file (a JSON array of
-/// entries, or `{"Entries": [...]}`) as it is read. Entries before an error
-/// have been passed to `each` already; the error names what
-/// [`read_entries`](super::read_entries) names.
-pub fn for_each_entry<R: std::io::Read>(
-    mut reader: R,
-    mut each: impl FnMut(Value),
-) -> Result<(), EntriesError> {
-    // Parsing from memory is twice as fast as from a reader.
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(EntriesError::Io)?;
-    drive_entries(serde_json::Deserializer::from_slice(&bytes), |entry| {
-        each(entry);
-        true
-    })
-}
-
-/// [`for_each_entry`] without holding the file: entries are parsed from the
-/// reader as they arrive (buffer it), and `each` returns `false` to stop.
-pub fn for_each_entry_streamed<R: std::io::Read>(
-    reader: R,
-    each: impl FnMut(Value) -> bool,
-) -> Result<(), EntriesError> {
-    drive_entries(serde_json::Deserializer::from_reader(reader), each)
-}
 
 /// The streamed parser's entries, read as [`RawEntry`] (owned text): where
 /// replay's chunked reader ([`super::chunks`]) hands over what it does not expect.

@@ -133,11 +133,6 @@ pub(super) fn common_event(catalog: &Catalog, source: &str, detail: &str) -> Opt
         return None;
     }
     let detail: Detail = serde_json::from_str(detail).ok()?;
-    detail_event(catalog, detail)
-}
-
-/// The event of a detail read by [`common_event`].
-fn detail_event(catalog: &Catalog, detail: Detail<'_>) -> Option<Event> {
     let event_type = catalog.event_type(detail.event_type?.as_ref())?;
     let event_id = id(detail.event_id?)?;
     let aggregate_id = id(detail.aggregate_id?)?;
