@@ -199,11 +199,8 @@ pub fn check_call(measurements: &[Measurement], now: Millis) -> Result<(), Strin
 /// dimension values; no negative value for a metric with an SLO, which is
 /// read as a percentile). Called at the end of event validation.
 pub fn check_event(event: &Event, catalog: &Catalog) -> Result<(), Rejection> {
-    for metric in &catalog.metrics {
-        if !metric.kind.involves(&event.event_type) {
-            continue;
-        }
-        for (field, text) in event.partition(metric)? {
+    for metric in catalog.involved(&event.event_type) {
+        for (field, text) in crate::envelope::partition_texts(&event.payload, metric)? {
             dimension_value(&text).map_err(|rule| Rejection {
                 field: format!("detail.payload.{field}"),
                 reason: format!(

@@ -6,12 +6,19 @@
 //! The data point an `end` completes depends only on the events between the
 //! previous `end` and it, so reading it costs the span, never the aggregate.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
-use crate::envelope::{partition_of, quantities_of, test_run_id_of, Event, Millis};
+use crate::envelope::{
+    partition_of, partition_texts, quantities_of, test_run_id_of, Event, Millis,
+};
+
+mod point;
+pub use point::Point;
 
 /// What the engine reads of an event: [`Event`] itself, or a compact form
 /// holding only this (`flightctl replay`'s held events, `replay/held.rs`).
@@ -281,6 +288,19 @@ pub fn for_each_measurement<E: EventFacts, X>(
     environment: Option<&str>,
     mut each: impl FnMut(Measurement) -> Result<(), X>,
 ) -> Result<(), X> {
+    for_each_point(catalog, events, environment, |point| {
+        each(point.measurement())
+    })
+}
+
+/// [`for_each_measurement`] with each data point as the engine finds it
+/// ([`Point`]), not yet a [`Measurement`].
+pub fn for_each_point<'a, E: EventFacts, X>(
+    catalog: &'a Catalog,
+    events: &'a [E],
+    environment: Option<&'a str>,
+    mut each: impl FnMut(Point<'a, E>) -> Result<(), X>,
+) -> Result<(), X> {
     let mut points: Vec<(&Metric, &E, f64)> = Vec::new();
     for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
         for (event, value) in evaluate_metric(metric, events) {
@@ -291,16 +311,20 @@ pub fn for_each_measurement<E: EventFacts, X>(
     }
     // `sort_measurements`'s key (a data point's identity, so unique).
     points.sort_unstable_by(|(m, a, _), (n, b, _)| {
-        (a.time(), &m.name, a.aggregate_id(), a.event_id()).cmp(&(
-            b.time(),
-            &n.name,
-            b.aggregate_id(),
-            b.event_id(),
-        ))
+        a.time()
+            .cmp(&b.time())
+            .then_with(|| text_order(&m.name, &n.name))
+            .then_with(|| text_order(a.aggregate_id(), b.aggregate_id()))
+            .then_with(|| text_order(a.event_id(), b.event_id()))
     });
-    points
-        .into_iter()
-        .try_for_each(|(metric, event, value)| each(data_point(metric, event, value, environment)))
+    points.into_iter().try_for_each(|(metric, event, value)| {
+        each(Point {
+            metric,
+            event,
+            value,
+            environment,
+        })
+    })
 }
 
 /// The metrics (indexes, ascending) that some event of the set completes:
@@ -339,32 +363,25 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     events: impl IntoIterator<Item = &'a E>,
 ) -> Vec<(&'a E, Option<f64>)> {
     // The metric's events, each (aggregate, event id) once: its first copy.
-    let mut involved: Vec<(usize, &E)> = events
+    let mut involved: Vec<&E> = events
         .into_iter()
         .filter(|e| metric.kind.involves(e.event_type()))
-        .enumerate()
         .collect();
-    involved.sort_unstable_by(|(i, a), (j, b)| {
-        (a.aggregate_id(), a.event_id(), i).cmp(&(b.aggregate_id(), b.event_id(), j))
-    });
-    involved.dedup_by(|later, first| {
-        later.1.aggregate_id() == first.1.aggregate_id() && later.1.event_id() == first.1.event_id()
-    });
+    keep_first_copies(&mut involved);
     // Per aggregate and partition, the metric's events in timeline order:
     // runs of equal (aggregate, partition), each sorted by (time, event id).
     // (The partition's fields and values stand for its `timeline_id`: equal
     // exactly when the ids are, without writing them out.)
-    let mut keyed: Vec<(Vec<(String, String)>, &E)> = involved
+    let mut keyed: Vec<(Partition, &E)> = involved
         .into_iter()
-        .map(|(_, e)| (partition_of(e.payload(), metric).unwrap_or_default(), e))
+        .map(|e| (partition_texts(e.payload(), metric).unwrap_or_default(), e))
         .collect();
+    // Input in timeline order (the common case) is found sorted in one pass.
     keyed.sort_unstable_by(|(p, a), (q, b)| {
-        (a.aggregate_id(), p, a.time(), a.event_id()).cmp(&(
-            b.aggregate_id(),
-            q,
-            b.time(),
-            b.event_id(),
-        ))
+        text_order(a.aggregate_id(), b.aggregate_id())
+            .then_with(|| partition_order(p, q))
+            .then_with(|| a.time().cmp(&b.time()))
+            .then_with(|| text_order(a.event_id(), b.event_id()))
     });
     let completer = metric.kind.completer();
     let mut out = Vec::new();
@@ -387,6 +404,49 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
         }
     }
     out
+}
+
+/// A partition's fields and values ([`partition_texts`]).
+type Partition<'a> = Vec<(&'a str, Cow<'a, str>)>;
+
+/// Keeps the first copy of each (aggregate, event id), in order.
+fn keep_first_copies<E: EventFacts>(events: &mut Vec<&E>) {
+    let same = |a: &E, b: &E| a.event_id() == b.event_id() && a.aggregate_id() == b.aggregate_id();
+    // A few events (most aggregates): comparing them all is quicker than hashing.
+    if events.len() <= 16 {
+        let mut kept = 0;
+        for i in 0..events.len() {
+            if !events[..kept].iter().any(|k| same(k, events[i])) {
+                events[kept] = events[i];
+                kept += 1;
+            }
+        }
+        events.truncate(kept);
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        events.retain(|e| seen.insert((e.aggregate_id(), e.event_id())));
+    }
+}
+
+/// Text order, answered at once for the same text (replay's held events
+/// share their aggregate id and payload).
+fn text_order(a: &str, b: &str) -> Ordering {
+    if std::ptr::eq(a, b) {
+        Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// The order of two partitions as `Vec`s order them (field by field, then length).
+fn partition_order(p: &[(&str, Cow<'_, str>)], q: &[(&str, Cow<'_, str>)]) -> Ordering {
+    for ((f, v), (g, w)) in p.iter().zip(q) {
+        let order = text_order(f, g).then_with(|| text_order(v, w));
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    p.len().cmp(&q.len())
 }
 
 /// Sorts measurements into their report order: time, metric, aggregate, event.

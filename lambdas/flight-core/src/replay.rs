@@ -18,6 +18,7 @@ mod scan;
 pub use entries::EntriesError;
 pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
+pub use held::Held;
 pub use scan::scan_entry;
 
 use serde_json::{json, Map, Value};

@@ -86,8 +86,8 @@ fn the_grouped_replay_gives_the_same_measurements_one_aggregate_at_a_time() {
     let sources = files
         .iter()
         .map(|(name, text)| (name.clone(), text.as_bytes()));
-    let outcome = replay_grouped(&catalog(), sources, None, 0, |measured| {
-        lines.extend(measurement_lines(std::slice::from_ref(measured)));
+    let outcome = replay_grouped(&catalog(), sources, None, 0, |point| {
+        lines.extend(measurement_lines(&[point.measurement()]));
         Ok(())
     })
     .unwrap();

@@ -3,7 +3,7 @@
 //! aggregate at a time, and refuses input whose aggregates are interleaved
 //! rather than measure part of a history.
 
-use flight_core::engine::Measurement;
+use flight_core::engine::{format_measurement, Measurement};
 use flight_core::replay::{replay_grouped, replay_sources, GroupedError, GroupedOutcome};
 use flight_core::{Catalog, Event};
 use flight_testkit::clock::NOW;
@@ -14,6 +14,15 @@ use serde_json::Value;
 /// A measurement in full (event id and delivery included), for comparing sets.
 fn shown(m: &Measurement) -> String {
     format!("{m:?}")
+}
+
+/// A data point's line as `flightctl replay` writes it.
+fn line_of<E: flight_core::engine::EventFacts>(
+    point: &flight_core::engine::Point<'_, E>,
+) -> Vec<u8> {
+    let mut line = Vec::new();
+    point.write_line(&mut line).expect("writing to memory");
+    line
 }
 
 /// The in-memory replay of one file of entries: every measurement, shown, sorted.
@@ -43,8 +52,14 @@ fn grouped(
         [("f.json".to_string(), file.as_bytes())],
         None,
         NOW,
-        |measured| {
-            emitted.push(shown(measured));
+        |point| {
+            let measured = point.measurement();
+            assert_eq!(
+                String::from_utf8(line_of(&point)).unwrap(),
+                format_measurement(&measured),
+                "a point's line is its measurement's"
+            );
+            emitted.push(shown(&measured));
             Ok(())
         },
     );

@@ -94,6 +94,18 @@ impl Catalog {
             .map(|i| &self.plans[i])
     }
 
+    /// The metrics events of this type (canonical name) take part in, in
+    /// catalog order: those whose kind [`involves`](MetricKind::involves) it.
+    pub fn involved(&self, canonical: &str) -> impl Iterator<Item = &Metric> {
+        let plan = self
+            .names
+            .get(canonical)
+            .filter(|&&i| self.event_types[i].name == canonical)
+            .map(|&i| &self.plans[i]);
+        plan.into_iter()
+            .flat_map(|plan| plan.involved.iter().map(|&m| &self.metrics[m]))
+    }
+
     /// The metric named `name`.
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)

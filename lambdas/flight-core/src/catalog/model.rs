@@ -1,10 +1,11 @@
 //! What a validated catalog holds: event types, metrics, SLOs, and what each
 //! event type means to the metrics (its [`TypePlan`]).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
+
+use crate::shard::FnvMap;
 
 use super::alerting::{Alerting, SloAlerting};
 use super::kind::MetricKind;
@@ -23,7 +24,7 @@ pub struct Catalog {
     /// AWS service events mapped to event types (docs/aws-sources.md).
     pub sources: Vec<super::sources::Source>,
     /// Canonical names and aliases to the index of their event type.
-    pub(super) names: HashMap<String, usize>,
+    pub(super) names: FnvMap<String, usize>,
     /// Per event type (same index), what the metrics need of it.
     pub(super) plans: Vec<TypePlan>,
 }
@@ -127,6 +128,8 @@ pub enum Role {
 pub struct TypePlan {
     /// Metrics for which an event of this type completes a data point.
     pub completes: Vec<usize>,
+    /// Metrics it takes part in ([`MetricKind::involves`](super::MetricKind::involves)), ascending.
+    pub involved: Vec<usize>,
     /// Span metrics (duration, occurrences) it takes part in, with its role.
     pub spans: Vec<(usize, Role)>,
     /// The partition fields of its timeline, if it takes part in a span metric.

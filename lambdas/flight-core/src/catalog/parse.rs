@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::shard::FnvMap;
+
 use serde::Deserialize;
 
 use super::kind::KindName;
@@ -215,8 +217,8 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
 fn event_types(
     raw: Vec<RawEventType>,
     issues: &mut Issues<'_>,
-) -> (Vec<EventType>, HashMap<String, usize>) {
-    let mut names: HashMap<String, usize> = HashMap::new();
+) -> (Vec<EventType>, FnvMap<String, usize>) {
+    let mut names: FnvMap<String, usize> = FnvMap::default();
     let mut event_types = Vec::new();
     for (i, raw_type) in raw.into_iter().enumerate() {
         let path = format!("event_types[{i}]");

@@ -19,6 +19,11 @@ pub(super) fn derive_plans(
     let mut timeline_owner: BTreeMap<usize, usize> = BTreeMap::new();
     let index = |name: &str| types.iter().position(|t| t.name == name);
     for (m, metric) in metrics.iter().enumerate() {
+        for (t, event_type) in types.iter().enumerate() {
+            if metric.kind.involves(&event_type.name) {
+                plans[t].involved.push(m);
+            }
+        }
         if let Some(t) = index(metric.kind.completer()) {
             plans[t].completes.push(m);
         }

@@ -5,7 +5,7 @@
 //! [`build`]. Paths are checked against the service event's documented shape
 //! (the AWS documentation's example events under `events/aws/`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -169,7 +169,7 @@ impl OneOrMany {
 pub(super) fn build(
     raw: Vec<RawSource>,
     types: &[EventType],
-    names: &HashMap<String, usize>,
+    names: &crate::shard::FnvMap<String, usize>,
     metrics: &[Metric],
     issues: &mut Issues<'_>,
 ) -> Vec<Source> {

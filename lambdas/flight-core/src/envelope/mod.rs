@@ -204,11 +204,8 @@ impl Event {
                 Some(_) => {}
             }
         }
-        for metric in &catalog.metrics {
-            if !metric.kind.involves(&self.event_type) {
-                continue;
-            }
-            self.partition(metric)?;
+        for metric in catalog.involved(&self.event_type) {
+            partition_texts(&self.payload, metric)?;
             if metric.kind.quantity().is_some() && metric.kind.completer() == self.event_type {
                 let quantities = self.quantities(metric)?;
                 // A value CloudWatch refuses would fail every PutMetricData
@@ -258,13 +255,27 @@ pub fn partition_of(
     payload: &Map<String, Value>,
     metric: &Metric,
 ) -> Result<Vec<(String, String)>, Rejection> {
+    Ok(partition_texts(payload, metric)?
+        .into_iter()
+        .map(|(field, value)| (field.to_string(), value.into_owned()))
+        .collect())
+}
+
+/// [`partition_of`], borrowed from the payload and the metric where it can
+/// be (a number's text is written out).
+pub fn partition_texts<'a>(
+    payload: &'a Map<String, Value>,
+    metric: &'a Metric,
+) -> Result<Vec<(&'a str, std::borrow::Cow<'a, str>)>, Rejection> {
     metric
         .partition_by
         .iter()
         .map(|field| {
             let value = match payload.get(field) {
-                Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => {
+                    std::borrow::Cow::Borrowed(s.as_str())
+                }
+                Some(Value::Number(n)) => std::borrow::Cow::Owned(n.to_string()),
                 Some(Value::String(_)) => {
                     return Err(reject(
                         format!("detail.payload.{field}"),
@@ -291,7 +302,7 @@ pub fn partition_of(
                     ))
                 }
             };
-            Ok((field.clone(), value))
+            Ok((field.as_str(), value))
         })
         .collect()
 }

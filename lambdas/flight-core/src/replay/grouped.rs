@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::catalog::Catalog;
-use crate::engine::{for_each_measurement, EventFacts, Measurement};
+use crate::engine::{for_each_point, EventFacts, Point};
 use crate::envelope::Millis;
 
 use super::chunks::for_each_raw_entry;
@@ -70,16 +70,17 @@ pub enum GroupedError {
 
 /// Replays entry files read from `sources` (name, reader), in order, holding
 /// only the events of the open aggregate (module documentation): each
-/// aggregate's measurements are passed to `emit`, one at a time in the order
+/// aggregate's data points are passed to `emit`, one at a time in the order
 /// [`measure_all`](crate::engine::measure_all) gives them, as soon as its
-/// entries end (never all held: [`for_each_measurement`]). Entries are validated and rejected
+/// entries end (never all held: [`for_each_point`]; [`Point::measurement`]
+/// is the measurement, [`Point::write_line`] its line). Entries are validated and rejected
 /// as [`replay_sources`](super::replay_sources) does.
 pub fn replay_grouped<R: std::io::Read>(
     catalog: &Catalog,
     sources: impl IntoIterator<Item = (String, R)>,
     environment: Option<&str>,
     now: Millis,
-    mut emit: impl FnMut(&Measurement) -> std::io::Result<()>,
+    mut emit: impl FnMut(Point<'_, Held>) -> std::io::Result<()>,
 ) -> Result<GroupedOutcome, GroupedError> {
     let mut outcome = GroupedOutcome::default();
     let mut open: Vec<Held> = Vec::new();
@@ -95,9 +96,9 @@ pub fn replay_grouped<R: std::io::Read>(
         };
         closed.insert(fnv1a(first.aggregate_id()));
         outcome.most_events_held = outcome.most_events_held.max(open.len());
-        let emitted = for_each_measurement(catalog, open, environment, |m| {
+        let emitted = for_each_point(catalog, open, environment, |point| {
             outcome.measurements += 1;
-            emit(&m)
+            emit(point)
         });
         open.clear();
         outcome.aggregates += 1;

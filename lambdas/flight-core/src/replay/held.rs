@@ -53,6 +53,8 @@ pub struct Holder {
     last_aggregate: Option<Rc<str>>,
     payloads: HashMap<String, Rc<Map<String, Value>>>,
     empty: Rc<Map<String, Value>>,
+    /// The payload held last: the next event's, most often, in grouped input.
+    last_payload: Option<Rc<Map<String, Value>>>,
 }
 
 impl Holder {
@@ -88,6 +90,16 @@ impl Holder {
         if payload.is_empty() {
             return self.empty.clone();
         }
+        if let Some(last) = self.last_payload.as_ref().filter(|last| ***last == payload) {
+            return last.clone();
+        }
+        let shared = self.shared_payload(payload);
+        self.last_payload = Some(shared.clone());
+        shared
+    }
+
+    /// The payload shared with an earlier event's equal one, by their JSON text.
+    fn shared_payload(&mut self, payload: Map<String, Value>) -> Rc<Map<String, Value>> {
         // Its JSON text: equal texts are equal payloads (keys sorted).
         let Ok(key) = serde_json::to_string(&payload) else {
             return Rc::new(payload);

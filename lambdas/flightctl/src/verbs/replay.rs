@@ -90,8 +90,12 @@ fn run_grouped(
 ) -> Result<ExitCode> {
     let files = inputs.len();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let result = replay_grouped(catalog, inputs, environment, system_now(), |measured| {
-        write_lines(&mut stdout, std::slice::from_ref(measured))
+    let mut line = Vec::with_capacity(256);
+    let result = replay_grouped(catalog, inputs, environment, system_now(), |point| {
+        line.clear();
+        point.write_line(&mut line)?;
+        line.push(b'\n');
+        stdout.write_all(&line)
     });
     stdout.flush().context("cannot write to stdout")?;
     drop(stdout);
