@@ -16,6 +16,7 @@ pub mod duration;
 pub mod engine;
 pub mod envelope;
 pub mod handler;
+mod json_text;
 pub mod memory;
 pub mod metric_shard;
 pub mod names;

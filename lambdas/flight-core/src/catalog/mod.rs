@@ -88,21 +88,17 @@ impl Catalog {
 
     /// What the metrics need of the event type with this canonical name.
     pub fn plan(&self, canonical: &str) -> Option<&TypePlan> {
-        self.event_types
-            .iter()
-            .position(|t| t.name == canonical)
-            .map(|i| &self.plans[i])
+        self.names
+            .get(canonical)
+            .filter(|&&i| self.event_types[i].name == canonical)
+            .map(|&i| &self.plans[i])
     }
 
     /// The metrics events of this type (canonical name) take part in, in
     /// catalog order: those whose kind [`involves`](MetricKind::involves) it.
     pub fn involved(&self, canonical: &str) -> impl Iterator<Item = &Metric> {
-        let plan = self
-            .names
-            .get(canonical)
-            .filter(|&&i| self.event_types[i].name == canonical)
-            .map(|&i| &self.plans[i]);
-        plan.into_iter()
+        self.plan(canonical)
+            .into_iter()
             .flat_map(|plan| plan.involved.iter().map(|&m| &self.metrics[m]))
     }
 

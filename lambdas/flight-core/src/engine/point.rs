@@ -6,6 +6,7 @@
 
 use crate::catalog::Metric;
 use crate::envelope::partition_texts;
+use crate::json_text::plain_len;
 
 use super::{data_point, EventFacts, Measurement, ENVIRONMENT_DIMENSION};
 
@@ -82,11 +83,7 @@ impl<E: EventFacts> Point<'_, E> {
 
 /// `text` as a JSON string, as `serde_json` writes it.
 fn json_string(out: &mut Vec<u8>, text: &str) -> std::io::Result<()> {
-    // Without an early exit, so the compiler checks many bytes at a time.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
+    if plain_len(text.as_bytes()) == text.len() {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');

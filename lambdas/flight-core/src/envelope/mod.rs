@@ -6,6 +6,8 @@
 mod aws_source;
 mod fields;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Metric};
@@ -266,16 +268,16 @@ pub fn partition_of(
 pub fn partition_texts<'a>(
     payload: &'a Map<String, Value>,
     metric: &'a Metric,
-) -> Result<Vec<(&'a str, std::borrow::Cow<'a, str>)>, Rejection> {
+) -> Result<Vec<(&'a str, Cow<'a, str>)>, Rejection> {
     metric
         .partition_by
         .iter()
         .map(|field| {
             let value = match payload.get(field) {
                 Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => {
-                    std::borrow::Cow::Borrowed(s.as_str())
+                    Cow::Borrowed(s.as_str())
                 }
-                Some(Value::Number(n)) => std::borrow::Cow::Owned(n.to_string()),
+                Some(Value::Number(n)) => Cow::Owned(n.to_string()),
                 Some(Value::String(_)) => {
                     return Err(reject(
                         format!("detail.payload.{field}"),
