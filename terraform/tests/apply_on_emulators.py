@@ -3,9 +3,9 @@ that must show no changes, then destroy, which must leave an empty state.
 
     python terraform/tests/apply_on_emulators.py --copy DIR --plugin-dir DIR --apply dev [--apply prod | --plan prod]
 
-DIR (--copy) is a scratch copy of the repository's terraform/ and events/
-(terraform init writes beside the configuration). Into each root of the copy
-goes one file, emulator_override.tf, that only sets the local backend and
+DIR (--copy) is a scratch copy of the repository's terraform/ and events/;
+each attempt works in its own copy of them, DIR/attempt-N (terraform init
+writes beside the configuration). Into each root of that copy goes one file, emulator_override.tf, that only sets the local backend and
 points every AWS service the module uses at moto with fake credentials; the
 functions' zips are placeholders (Lambda stores them, nothing runs them).
 moto is started through scripts/moto_server.py on a free port and stopped at
@@ -17,6 +17,15 @@ one is: apply with -var deletion_protection=false, then destroy.
 
 Prints, per root, the resources created by type, the re-plan's result, the
 times, and what destroy left; exits 1 if anything failed.
+
+moto is one threaded Python process; on a loaded machine a Lambda
+CreateFunction was answered 409 "already exist" minutes into an apply (moto
+had done the work; an earlier answer apparently never reached the
+provider: terraform/README.md). A failed
+attempt is reported with the requests moto refused or failed, and the whole
+run is made once more on a fresh moto and a fresh copy (--attempts): the
+output says which attempt passed, and a failure that repeats fails the check.
+Every terraform command is bounded (--command-timeout).
 """
 
 import argparse
@@ -24,6 +33,8 @@ import collections
 import concurrent.futures
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -81,8 +92,9 @@ def resource_type(address):
 class Root:
     """One environment root of the copy, with its own data dir and log."""
 
-    def __init__(self, copy, name, plugin_dir, parallelism, logs):
+    def __init__(self, copy, name, plugin_dir, parallelism, logs, command_timeout):
         self.name = name
+        self.command_timeout = command_timeout
         self.dir = copy / "terraform" / "environments" / name
         self.plugin_dir = plugin_dir
         self.parallelism = parallelism
@@ -95,7 +107,12 @@ class Root:
         with open(self.log, "a") as log:
             log.write(f"\n$ terraform {' '.join(args)}\n")
             log.flush()
-            code = subprocess.run(["terraform", *args], cwd=self.dir, env=self.env, stdout=log, stderr=subprocess.STDOUT).returncode
+            try:
+                code = subprocess.run(
+                    ["terraform", *args], cwd=self.dir, env=self.env, stdout=log, stderr=subprocess.STDOUT, timeout=self.command_timeout
+                ).returncode
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"terraform {args[0]} still running after {self.command_timeout} s (stopped)") from None
         if code not in ok_codes:
             raise RuntimeError(f"terraform {args[0]} exited {code}")
         return code, time.monotonic() - started
@@ -203,32 +220,45 @@ def table(results):
     line("left in state after destroy", [r.get("left", "-") for r in results])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copy", type=Path, required=True, help="scratch copy holding terraform/ and events/")
-    parser.add_argument("--plugin-dir", required=True, help="where registry.terraform.io/hashicorp/aws is installed")
-    parser.add_argument("--apply", action="append", default=[], metavar="ROOT", help="roots to apply, re-plan and destroy")
-    parser.add_argument("--plan", action="append", default=[], metavar="ROOT", help="roots to plan only, against the same emulators")
-    parser.add_argument("--parallelism", type=int, default=64)
-    parser.add_argument("--flight-local", help="flight-local binary: compare what its `provision` creates with each apply")
-    args = parser.parse_args(argv)
+def moto_errors(moto_log, limit=15):
+    """What moto said of a failed attempt: its answers counted by status, and
+    the last `limit` lines that were 5xx or 409 answers or tracebacks (the 4xx
+    of a read before a create, "not found", are the provider's normal path)."""
+    if not moto_log.exists():
+        return ["no moto log"]
+    status = re.compile(r'" (\d\d\d) ')
+    counts, notable = collections.Counter(), []
+    with moto_log.open(errors="replace") as lines:
+        text = lines.readlines()
+    for line in text:
+        found = status.search(line)
+        if found:
+            counts[found.group(1)] += 1
+        if (found and (found.group(1).startswith("5") or found.group(1) == "409")) or line.startswith(("Traceback", "Exception", "Error")):
+            notable.append(line.rstrip())
+    summary = "answers by status: " + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
+    return [summary] + (notable[-limit:] or ["no 5xx or 409 answer and no traceback"])
 
-    copy = args.copy.resolve()
-    roots = args.apply + args.plan
-    if not roots:
-        parser.error("name at least one root with --apply or --plan")
+
+def attempt(args, number):
+    """One run of every root on a fresh moto, in a fresh copy DIR/attempt-N."""
+    copy = args.copy.resolve() / f"attempt-{number}"
+    shutil.rmtree(copy, ignore_errors=True)
+    for tree in ("terraform", "events"):
+        shutil.copytree(args.copy.resolve() / tree, copy / tree, symlinks=True)
     logs = copy / "emulator-logs"
     logs.mkdir(exist_ok=True)
     # The roots' default lambda_zip_dir: dist/ at the copy's root.
     placeholder_zips(copy / "dist")
 
     started = time.monotonic()
+    root = lambda name: Root(copy, name, args.plugin_dir, args.parallelism, logs, args.command_timeout)
     with moto_server(log_path=logs / "moto.log") as endpoint:
-        print(f"moto (scripts/moto_server.py) on {endpoint}; roots: {', '.join(roots)}; logs in {logs}")
-        with concurrent.futures.ThreadPoolExecutor(len(roots)) as pool:
-            parity = args.flight_local and (lambda root: local_stack_parity.check(root, endpoint, args.flight_local))
-            running = [pool.submit(Root(copy, name, args.plugin_dir, args.parallelism, logs).cycle, endpoint, parity) for name in args.apply]
-            running += [pool.submit(Root(copy, name, args.plugin_dir, args.parallelism, logs).plan_only, endpoint) for name in args.plan]
+        print(f"attempt {number}: moto (scripts/moto_server.py) on {endpoint}; roots: {', '.join(args.apply + args.plan)}; logs in {logs}")
+        with concurrent.futures.ThreadPoolExecutor(len(args.apply + args.plan)) as pool:
+            parity = args.flight_local and (lambda applied: local_stack_parity.check(applied, endpoint, args.flight_local))
+            running = [pool.submit(root(name).cycle, endpoint, parity) for name in args.apply]
+            running += [pool.submit(root(name).plan_only, endpoint) for name in args.plan]
             results = [r.result() for r in running]
     table(results)
     for r in results:
@@ -237,9 +267,41 @@ def main(argv=None):
     print(f"  wall time, moto start to stop: {time.monotonic() - started:.0f} s")
     failed = [r for r in results if not r["ok"]]
     for result in failed:
-        print(f"FAILED {result['root']}: {result['failed_at']}; last lines of {logs / (result['root'] + '.log')}:")
-        print("".join(open(logs / f"{result['root']}.log").readlines()[-40:]))
-    return 1 if failed else 0
+        log = logs / f"{result['root']}.log"
+        if log.exists():
+            print(f"FAILED {result['root']}: {result['failed_at']}; last lines of {log}:")
+            print("".join(log.read_text(errors="replace").splitlines(keepends=True)[-40:]))
+        else:
+            print(f"FAILED {result['root']}: {result['failed_at']} (no terraform log: it failed before terraform ran)")
+    if failed:
+        print(f"moto ({logs / 'moto.log'}):")
+        print("\n".join(f"  {line}" for line in moto_errors(logs / "moto.log")))
+    return failed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copy", type=Path, required=True, help="scratch copy holding terraform/ and events/")
+    parser.add_argument("--plugin-dir", required=True, help="where registry.terraform.io/hashicorp/aws is installed")
+    parser.add_argument("--apply", action="append", default=[], metavar="ROOT", help="roots to apply, re-plan and destroy")
+    parser.add_argument("--plan", action="append", default=[], metavar="ROOT", help="roots to plan only, against the same emulators")
+    parser.add_argument("--parallelism", type=int, default=64)
+    parser.add_argument("--flight-local", help="flight-local binary: compare what its `provision` creates with each apply")
+    parser.add_argument("--attempts", type=int, default=2, help="runs on a fresh moto before a failure counts (default 2)")
+    parser.add_argument("--command-timeout", type=int, default=900, metavar="SECONDS", help="bound on each terraform command (default 900)")
+    args = parser.parse_args(argv)
+    if not args.apply + args.plan:
+        parser.error("name at least one root with --apply or --plan")
+
+    for number in range(1, args.attempts + 1):
+        failed = attempt(args, number)
+        if not failed:
+            if number > 1:
+                print(f"passed on attempt {number} of {args.attempts}; the failures above were on attempt {number - 1}'s moto")
+            return 0
+        if number < args.attempts:
+            print(f"attempt {number} failed ({', '.join(r['root'] for r in failed)}): once more on a fresh moto and a fresh copy\n")
+    return 1
 
 
 if __name__ == "__main__":

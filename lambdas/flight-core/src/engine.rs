@@ -498,15 +498,14 @@ pub fn write_measurement(out: &mut impl std::io::Write, m: &Measurement) -> std:
         aggregate_id: &'a str,
         dimensions: &'a BTreeMap<String, String>,
     }
-    let mut timestamp = String::with_capacity(24);
-    crate::time::write_time(&mut timestamp, m.timestamp);
+    let timestamp = crate::time::TimeText::new(m.timestamp);
     serde_json::to_writer(
         out,
         &Line {
             metric: &m.metric,
             value: m.value,
             unit: &m.unit,
-            timestamp: &timestamp,
+            timestamp: timestamp.as_str(),
             aggregate_id: &m.aggregate_id,
             dimensions: &m.dimensions,
         },

@@ -6,9 +6,11 @@
 //! replay in under 1 GiB (README, Performance). Input grouped by aggregate
 //! can be streamed instead, one aggregate held at a time ([`replay_grouped`]).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 mod chunks;
+mod detail;
 mod entries;
 mod fast;
 mod grouped;
@@ -19,12 +21,12 @@ pub use entries::EntriesError;
 pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
 pub use held::Held;
-pub use scan::scan_entry;
+pub use scan::QuickReader;
 
 use serde_json::{json, Map, Value};
 
 use crate::catalog::Catalog;
-use crate::engine::{format_measurement, measure_all, sort_measurements, Measurement};
+use crate::engine::{self, format_measurement, measure_all, sort_measurements, Measurement};
 use crate::envelope::{parse_time, Event, Millis};
 use crate::ports::Clock;
 
@@ -199,19 +201,18 @@ pub fn replay_sources<R: std::io::Read>(
     // are kept in buckets by aggregate, and each bucket is measured and freed
     // in turn: the events and all the data points are never held at once.
     let mut buckets: Vec<Vec<held::Held>> = (0..BUCKETS).map(|_| Vec::new()).collect();
-    let mut holder = held::Holder::default();
+    let quick_reader = RefCell::new(QuickReader::default());
     for (file, reader) in sources {
         let marks: Vec<usize> = buckets.iter().map(Vec::len).collect();
         let mut rejections = Vec::new();
         let mut index = 0;
         let entries_before = outcome.entries;
-        let mut scratch = Vec::new();
-        let quick = |bytes: &[u8]| scan::scan_entry(catalog, bytes, &mut scratch);
+        let quick = |bytes: &[u8]| quick_reader.borrow_mut().read(catalog, bytes);
         let read = chunks::for_each_raw_entry(reader, quick, |item| {
-            match item_events(catalog, item, entries_before + index, now) {
+            match held_events(catalog, &quick_reader, item, entries_before + index, now) {
                 Ok(events) => {
                     for event in events {
-                        buckets[bucket(&event.aggregate_id)].push(holder.hold(event));
+                        buckets[bucket(engine::EventFacts::aggregate_id(&event))].push(event);
                     }
                 }
                 Err(reason) => rejections.push(EntryRejection {
@@ -264,16 +265,40 @@ fn replay_event(
     Event::all_from_eventbridge(&event, catalog).map_err(|r| r.to_string())
 }
 
-/// The events of an entry as the chunked reader passed it on.
-fn item_events(
+/// The held events of an entry as the chunked reader passed it on: the one
+/// read quickly, or those the fast or slow path gives (an AWS service event
+/// may become several).
+fn held_events(
     catalog: &Catalog,
-    item: chunks::Item<'_, Event>,
+    quick_reader: &RefCell<QuickReader>,
+    item: chunks::Item<'_, held::Held>,
     ordinal: usize,
     now: Millis,
-) -> Result<Vec<Event>, String> {
-    match item {
-        chunks::Item::Quick(event) => Ok(vec![event]),
-        chunks::Item::Raw(entry) => fast::entry_events(catalog, entry, ordinal, now),
+) -> Result<HeldEvents, String> {
+    Ok(match item {
+        chunks::Item::Quick(held) => HeldEvents::One(Some(held)),
+        chunks::Item::Raw(entry) => {
+            let events = fast::entry_events(catalog, entry, ordinal, now)?;
+            let mut quick_reader = quick_reader.borrow_mut();
+            let held: Vec<_> = events.into_iter().map(|e| quick_reader.hold(e)).collect();
+            HeldEvents::Several(held.into_iter())
+        }
+    })
+}
+
+/// The held events of one entry.
+enum HeldEvents {
+    One(Option<held::Held>),
+    Several(std::vec::IntoIter<held::Held>),
+}
+
+impl Iterator for HeldEvents {
+    type Item = held::Held;
+    fn next(&mut self) -> Option<held::Held> {
+        match self {
+            HeldEvents::One(held) => held.take(),
+            HeldEvents::Several(held) => held.next(),
+        }
     }
 }
 

@@ -99,60 +99,85 @@ fn in_range(field: &str, millis: Millis, text: &str) -> Result<Millis, Rejection
 /// fraction digits as the milliseconds need (`…:20Z`, `…:20.5Z`, `…:20.123Z`);
 /// a time RFC 3339 cannot write (outside years 0000 to 9999) as the number.
 pub fn format_time(millis: Millis) -> String {
-    let mut out = String::with_capacity(24);
-    write_time(&mut out, millis);
-    out
+    TimeText::new(millis).as_str().to_string()
 }
 
-/// [`format_time`], appended to `out` (no allocation of its own: replay
-/// writes a time per output line).
-pub fn write_time(out: &mut String, millis: Millis) {
-    if !(MIN_WRITABLE..=MAX_TIME).contains(&millis) {
-        out.push_str(&millis.to_string());
-        return;
-    }
-    let (days, in_day) = (millis.div_euclid(DAY), millis.rem_euclid(DAY));
-    let (year, month, day) = civil_from_days(days);
-    let second = in_day / 1000;
-    for divisor in [1000, 100, 10, 1] {
-        out.push(digit(year / divisor));
-    }
-    let parts = [
-        (month, '-'),
-        (day, '-'),
-        (second / 3600, 'T'),
-        (second / 60 % 60, ':'),
-        (second % 60, ':'),
-    ];
-    for (value, before) in parts {
-        out.push(before);
-        push_two(out, value);
-    }
-    let fraction = in_day % 1000;
-    if fraction != 0 {
-        out.push('.');
-        let keep = if fraction % 100 == 0 {
-            1
-        } else if fraction % 10 == 0 {
-            2
-        } else {
-            3
+/// [`format_time`]'s text in a buffer of its own, for writers that append
+/// it (replay writes a time per output line, with no allocation for it).
+pub struct TimeText {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl TimeText {
+    /// The text of `millis` (see [`format_time`]).
+    pub fn new(millis: Millis) -> TimeText {
+        let mut text = TimeText {
+            bytes: [0; 24],
+            len: 0,
         };
-        for divisor in &[100, 10, 1][..keep] {
-            out.push(digit(fraction / divisor));
+        if !(MIN_WRITABLE..=MAX_TIME).contains(&millis) {
+            // At most 20 bytes: an i64 in decimal.
+            for b in millis.to_string().bytes() {
+                text.push(b);
+            }
+            return text;
         }
+        let (days, in_day) = (millis.div_euclid(DAY), millis.rem_euclid(DAY));
+        let (year, month, day) = civil_from_days(days);
+        let second = in_day / 1000;
+        for divisor in [1000, 100, 10, 1] {
+            text.push(digit(year / divisor));
+        }
+        let parts = [
+            (month, b'-'),
+            (day, b'-'),
+            (second / 3600, b'T'),
+            (second / 60 % 60, b':'),
+            (second % 60, b':'),
+        ];
+        for (value, before) in parts {
+            text.push(before);
+            text.push(digit(value / 10));
+            text.push(digit(value));
+        }
+        let fraction = in_day % 1000;
+        if fraction != 0 {
+            text.push(b'.');
+            let keep = if fraction % 100 == 0 {
+                1
+            } else if fraction % 10 == 0 {
+                2
+            } else {
+                3
+            };
+            for divisor in &[100, 10, 1][..keep] {
+                text.push(digit(fraction / divisor));
+            }
+        }
+        text.push(b'Z');
+        text
     }
-    out.push('Z');
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// The text's bytes (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
 }
 
-fn push_two(out: &mut String, value: i64) {
-    out.push(digit(value / 10));
-    out.push(digit(value));
-}
-
-/// The last decimal digit of a non-negative number.
-fn digit(value: i64) -> char {
-    char::from(b'0' + (value % 10) as u8)
+/// The last decimal digit of a non-negative number, as an ASCII byte.
+fn digit(value: i64) -> u8 {
+    b'0' + (value % 10) as u8
 }
 
 const DAY: Millis = 86_400_000;

@@ -83,7 +83,12 @@ impl Catalog {
 
     /// The event type named `name`, by its canonical name or an alias.
     pub fn event_type(&self, name: &str) -> Option<&EventType> {
-        self.names.get(name).map(|&i| &self.event_types[i])
+        self.event_type_index(name).map(|i| &self.event_types[i])
+    }
+
+    /// The index in `event_types` of the type with this name or alias.
+    pub fn event_type_index(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied()
     }
 
     /// What the metrics need of the event type with this canonical name.

@@ -38,9 +38,7 @@ impl<E: EventFacts> Point<'_, E> {
         out.extend_from_slice(b",\"unit\":");
         json_string(out, &self.metric.unit)?;
         out.extend_from_slice(b",\"timestamp\":\"");
-        let mut time = String::with_capacity(24);
-        crate::time::write_time(&mut time, self.event.time());
-        out.extend_from_slice(time.as_bytes());
+        out.extend_from_slice(crate::time::TimeText::new(self.event.time()).as_bytes());
         out.extend_from_slice(b"\",\"aggregate_id\":");
         json_string(out, self.event.aggregate_id())?;
         out.extend_from_slice(b",\"dimensions\":{");

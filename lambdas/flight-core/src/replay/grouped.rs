@@ -14,6 +14,7 @@
 //! of its history. A hash collision can only raise that error wrongly, never
 //! change a measurement.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -22,9 +23,9 @@ use crate::engine::{for_each_point, EventFacts, Point};
 use crate::envelope::Millis;
 
 use super::chunks::for_each_raw_entry;
-use super::held::{Held, Holder};
-use super::scan::scan_entry;
-use super::{fnv1a, item_events, EntriesError, EntryRejection, ReadError};
+use super::held::Held;
+use super::scan::QuickReader;
+use super::{fnv1a, held_events, EntriesError, EntryRejection, ReadError};
 
 /// What a grouped replay produced (its measurements went to the caller).
 #[derive(Debug, Clone, Default)]
@@ -84,7 +85,7 @@ pub fn replay_grouped<R: std::io::Read>(
 ) -> Result<GroupedOutcome, GroupedError> {
     let mut outcome = GroupedOutcome::default();
     let mut open: Vec<Held> = Vec::new();
-    let mut holder = Holder::default();
+    let quick_reader = RefCell::new(QuickReader::default());
     let mut closed = Closed::default();
     // Measures the open aggregate, hands its measurements over and frees it.
     let mut close = |open: &mut Vec<Held>,
@@ -107,10 +108,9 @@ pub fn replay_grouped<R: std::io::Read>(
     for (file, reader) in sources {
         let mut index = 0;
         let mut stop: Option<GroupedError> = None;
-        let mut scratch = Vec::new();
-        let quick = |bytes: &[u8]| scan_entry(catalog, bytes, &mut scratch);
+        let quick = |bytes: &[u8]| quick_reader.borrow_mut().read(catalog, bytes);
         let read = for_each_raw_entry(reader, quick, |item| {
-            let event = item_events(catalog, item, outcome.entries + index, now);
+            let event = held_events(catalog, &quick_reader, item, outcome.entries + index, now);
             index += 1;
             let events = match event {
                 Ok(events) => events,
@@ -127,13 +127,13 @@ pub fn replay_grouped<R: std::io::Read>(
             for event in events {
                 let same = open
                     .first()
-                    .is_some_and(|e| e.aggregate_id() == event.aggregate_id);
+                    .is_some_and(|e| e.aggregate_id() == event.aggregate_id());
                 if !same {
-                    if closed.contains(&fnv1a(&event.aggregate_id)) {
+                    if closed.contains(&fnv1a(event.aggregate_id())) {
                         stop = Some(GroupedError::NotGrouped {
                             file: file.clone(),
                             index: index - 1,
-                            aggregate_id: event.aggregate_id,
+                            aggregate_id: event.aggregate_id().to_string(),
                         });
                         return false;
                     }
@@ -142,7 +142,7 @@ pub fn replay_grouped<R: std::io::Read>(
                         return false;
                     }
                 }
-                open.push(holder.hold(event));
+                open.push(event);
             }
             true
         });

@@ -5,14 +5,24 @@
 //! have the same (one copy per run of equal ids, which is every event of an
 //! aggregate when the input is grouped), payloads between the events that
 //! carry the same one: about 100 bytes an event instead of about 1 KiB.
+//!
+//! A detail read where it lies ([`super::detail`]) is held without an
+//! [`Event`] in between: its payload is shared by its bytes, so an equal
+//! payload is parsed once, and checked once per event type (the checks,
+//! [`Event::check`], read the event's type and payload only).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
+use crate::catalog::Catalog;
 use crate::engine::EventFacts;
-use crate::envelope::{Event, Millis};
+use crate::envelope::{Event, Millis, MAX_ID_BYTES};
+use crate::shard::FnvMap;
+use crate::time::parse_time_text;
+
+use super::detail::{unescape_payload, Detail};
 
 /// An event as replay holds it until its aggregate is measured.
 #[derive(Debug, Clone)]
@@ -55,34 +65,110 @@ pub struct Holder {
     empty: Rc<Map<String, Value>>,
     /// The payload held last: the next event's, most often, in grouped input.
     last_payload: Option<Rc<Map<String, Value>>>,
+    /// Payloads of details read where they lie, by their bytes there.
+    lying: FnvMap<Box<[u8]>, Checked>,
+    /// The empty payload of a detail without one.
+    no_payload: Checked,
+    /// A payload's JSON text, unescaped.
+    json: Vec<u8>,
+}
+
+/// A payload, and the event types (indices in the catalog) it passed the
+/// checks for.
+#[derive(Default)]
+struct Checked {
+    payload: Rc<Map<String, Value>>,
+    types: Vec<usize>,
 }
 
 impl Holder {
     /// The held form of an event.
     pub fn hold(&mut self, event: Event) -> Held {
+        Held {
+            event_id: event.event_id.into_boxed_str(),
+            event_type: self.shared_type(&event.event_type),
+            aggregate_id: self.shared_aggregate(&event.aggregate_id),
+            time: event.time,
+            payload: self.payload(event.payload),
+        }
+    }
+
+    /// The held form of a detail read where it lies, when it is the event
+    /// the fast path would build ([`super::fast::common_event`]) and passes
+    /// its checks; `None` for anything else, which the general reading then
+    /// reads and accepts or refuses.
+    pub(super) fn hold_detail(&mut self, catalog: &Catalog, detail: &Detail<'_>) -> Option<Held> {
+        let type_index = catalog.event_type_index(detail.event_type)?;
+        let valid_id = |id: &str| !id.trim().is_empty() && id.len() <= MAX_ID_BYTES;
+        if !(valid_id(detail.event_id) && valid_id(detail.aggregate_id)) {
+            return None;
+        }
+        let time = parse_time_text("detail.time", detail.time).ok()?;
+        let event_type = &catalog.event_types[type_index].name;
+        let checked = match detail.payload {
+            None => &mut self.no_payload,
+            Some(bytes) => {
+                if !self.lying.contains_key(bytes) {
+                    unescape_payload(bytes, &mut self.json);
+                    let payload = serde_json::from_slice(&self.json).ok()?;
+                    if self.lying.len() >= MOST_PAYLOADS {
+                        self.lying.clear();
+                    }
+                    let checked = Checked {
+                        payload: Rc::new(payload),
+                        types: Vec::new(),
+                    };
+                    self.lying.insert(bytes.into(), checked);
+                }
+                self.lying.get_mut(bytes)?
+            }
+        };
+        if !checked.types.contains(&type_index) {
+            let event = Event {
+                event_id: detail.event_id.into(),
+                event_type: event_type.clone(),
+                event_version: 1,
+                aggregate_id: detail.aggregate_id.into(),
+                aggregate_type: None,
+                aggregate_version: None,
+                time,
+                payload: Map::clone(&checked.payload),
+            };
+            event.check(catalog).ok()?;
+            checked.types.push(type_index);
+        }
+        let payload = checked.payload.clone();
+        Some(Held {
+            event_id: detail.event_id.into(),
+            event_type: self.shared_type(event_type),
+            aggregate_id: self.shared_aggregate(detail.aggregate_id),
+            time,
+            payload,
+        })
+    }
+
+    /// The type's name, shared with the events of the same type.
+    fn shared_type(&mut self, name: &str) -> Rc<str> {
         // A catalog has a few dozen types: a list is quicker than hashing.
-        let event_type = match self.types.iter().find(|t| ***t == *event.event_type) {
+        match self.types.iter().find(|t| ***t == *name) {
             Some(shared) => shared.clone(),
             None => {
-                let shared: Rc<str> = event.event_type.as_str().into();
+                let shared: Rc<str> = name.into();
                 self.types.push(shared.clone());
                 shared
             }
-        };
-        let aggregate_id = match &self.last_aggregate {
-            Some(last) if **last == *event.aggregate_id => last.clone(),
+        }
+    }
+
+    /// The aggregate id, shared with the event held before when it is the same.
+    fn shared_aggregate(&mut self, id: &str) -> Rc<str> {
+        match &self.last_aggregate {
+            Some(last) if **last == *id => last.clone(),
             _ => {
-                let shared: Rc<str> = event.aggregate_id.into();
+                let shared: Rc<str> = id.into();
                 self.last_aggregate = Some(shared.clone());
                 shared
             }
-        };
-        Held {
-            event_id: event.event_id.into_boxed_str(),
-            event_type,
-            aggregate_id,
-            time: event.time,
-            payload: self.payload(event.payload),
         }
     }
 

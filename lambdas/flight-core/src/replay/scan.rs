@@ -1,13 +1,15 @@
 //! Replay's quickest path: an entry of the commonest shape read straight from
-//! its bytes, without `serde_json` building the entry first.
+//! its bytes, without `serde_json` building the entry first, into the event
+//! replay holds ([`Held`]).
 //!
 //! It takes an object whose keys are `Source`, `DetailType`, `Detail` and
 //! optionally `Time` and `EventBusName`, each once, every value a string
-//! (only `Detail` may hold escapes, and no `\u` escape), and hands the
-//! detail's text to [`common_event`], the fast path's own reading. Anything
-//! else, or anything short of a whole entry, gives `None`, and the entry is
-//! read by `serde_json` and the fast path ([`super::fast`]) instead; so an
-//! entry read here is one the fast path reads the same way
+//! (only `Detail` may hold escapes, and no `\u` escape). The commonest
+//! detail is read where it lies, still escaped ([`super::detail`]); any
+//! other is unescaped and handed to [`common_event`], the fast path's own
+//! reading. Anything else, or anything short of a whole entry, gives `None`,
+//! and the entry is read by `serde_json` and the fast path ([`super::fast`])
+//! instead; so an entry read here is one the fast path reads the same way
 //! (`tests/replay_fast.rs` compares the two over the corpora).
 
 use crate::catalog::Catalog;
@@ -15,51 +17,101 @@ use crate::envelope::Event;
 use crate::json_text::plain_len;
 use crate::time::parse_time_text;
 
+use super::detail::{read_detail, within, Detail};
 use super::fast::common_event;
+use super::held::{Held, Holder};
 
-/// The event of the entry at the start of `bytes` and the entry's length in
-/// bytes (module documentation); `scratch` holds the unescaped detail.
-pub fn scan_entry(
-    catalog: &Catalog,
-    bytes: &[u8],
-    scratch: &mut Vec<u8>,
-) -> Option<(Event, usize)> {
-    let mut s = Scanner { bytes, at: 0 };
-    s.eat(b'{')?;
-    let (mut source, mut detail_type, mut detail) = (None, None, false);
-    let (mut time, mut bus) = (false, false);
-    loop {
-        let key = s.plain_string()?;
-        s.eat(b':')?;
-        match key {
-            b"Source" if source.is_none() => source = Some(s.text()?),
-            b"DetailType" if detail_type.is_none() => detail_type = Some(s.text()?),
-            b"Detail" if !detail => {
-                detail = true;
-                s.unescaped_string(scratch)?;
+/// Reads entries from their bytes (module documentation) and holds the
+/// events of every entry, sharing what they have in common ([`Holder`]).
+#[derive(Default)]
+pub struct QuickReader {
+    /// A detail's text, unescaped, when it is not read where it lies.
+    scratch: Vec<u8>,
+    holder: Holder,
+    /// Details read where they lie, of events held.
+    in_place: usize,
+}
+
+/// How the entry's detail was read.
+enum DetailRead<'a> {
+    /// Where it lies, still escaped.
+    Lying(Detail<'a, [u8]>),
+    /// Unescaped into the scratch buffer.
+    Unescaped,
+}
+
+impl QuickReader {
+    /// The held event of the entry at the start of `bytes` and the entry's
+    /// length in bytes; `None` when the entry is to be read the general way.
+    pub fn read(&mut self, catalog: &Catalog, bytes: &[u8]) -> Option<(Held, usize)> {
+        let mut s = Scanner { bytes, at: 0 };
+        s.eat(b'{')?;
+        let (mut source, mut detail_type, mut detail) = (None, None, None);
+        let (mut time, mut bus) = (None, false);
+        loop {
+            let key = s.plain_string()?;
+            s.eat(b':')?;
+            match key {
+                b"Source" if source.is_none() => source = Some(s.plain_string()?),
+                b"DetailType" if detail_type.is_none() => detail_type = Some(s.plain_string()?),
+                b"Detail" if detail.is_none() => {
+                    s.eat(b'"')?;
+                    detail = Some(match read_detail(&bytes[s.at..]) {
+                        Some((lying, len)) => {
+                            s.at += len;
+                            DetailRead::Lying(lying)
+                        }
+                        None => {
+                            s.unescaped_rest(&mut self.scratch)?;
+                            DetailRead::Unescaped
+                        }
+                    });
+                }
+                b"Time" if time.is_none() => time = Some(s.plain_string()?),
+                b"EventBusName" if !bus => {
+                    bus = true;
+                    s.plain_string()?;
+                }
+                _ => return None,
             }
-            b"Time" if !time => {
-                time = true;
-                parse_time_text("Time", s.text()?).ok()?;
+            match s.next_token()? {
+                b',' => {}
+                b'}' => break,
+                _ => return None,
             }
-            b"EventBusName" if !bus => {
-                bus = true;
-                s.text()?;
-            }
-            _ => return None,
         }
-        match s.next_token()? {
-            b',' => {}
-            b'}' => break,
-            _ => return None,
+        detail_type?;
+        // Every text above is a part of the entry: one UTF-8 check for all.
+        let entry = std::str::from_utf8(&bytes[..s.at]).ok()?;
+        let source = within(entry, source?)?;
+        if let Some(time) = time {
+            parse_time_text("Time", within(entry, time)?).ok()?;
         }
+        let held = match detail? {
+            DetailRead::Lying(_) if source.starts_with("aws.") => return None,
+            DetailRead::Lying(lying) => {
+                let held = self.holder.hold_detail(catalog, &lying.texts(entry)?)?;
+                self.in_place += 1;
+                held
+            }
+            DetailRead::Unescaped => {
+                let text = std::str::from_utf8(&self.scratch).ok()?;
+                self.holder.hold(common_event(catalog, source, text)?)
+            }
+        };
+        Some((held, s.at))
     }
-    detail_type?;
-    if !detail {
-        return None;
+
+    /// How many of the events held had their detail read where it lies
+    /// (the rest were unescaped first, or read the general way).
+    pub fn details_read_in_place(&self) -> usize {
+        self.in_place
     }
-    let detail = std::str::from_utf8(scratch).ok()?;
-    Some((common_event(catalog, source?, detail)?, s.at))
+
+    /// The held form of an event read the general way.
+    pub fn hold(&mut self, event: Event) -> Held {
+        self.holder.hold(event)
+    }
 }
 
 /// A position in an entry's bytes.
@@ -96,15 +148,10 @@ impl<'a> Scanner<'a> {
         Some(&rest[..len])
     }
 
-    /// A string without escapes, as text.
-    fn text(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.plain_string()?).ok()
-    }
-
-    /// A string's value into `out`, its escapes undone; `None` for a `\u`
-    /// escape (left to `serde_json`) or anything that is not JSON.
-    fn unescaped_string(&mut self, out: &mut Vec<u8>) -> Option<()> {
-        self.eat(b'"')?;
+    /// The rest of a string whose opening quote is read, into `out`, its
+    /// escapes undone; `None` for a `\u` escape (left to `serde_json`) or
+    /// anything that is not JSON.
+    fn unescaped_rest(&mut self, out: &mut Vec<u8>) -> Option<()> {
         out.clear();
         loop {
             let rest = &self.bytes[self.at..];
