@@ -16,12 +16,14 @@ mod fast;
 mod grouped;
 mod held;
 mod scan;
+mod sorted;
 
 pub use entries::EntriesError;
 pub use fast::{fast_event, Field, RawEntry};
 pub use grouped::{replay_grouped, GroupedError, GroupedOutcome};
 pub use held::Held;
 pub use scan::QuickReader;
+pub use sorted::{replay_sorted, SortedError, SortedOutcome};
 
 use serde_json::{json, Map, Value};
 
@@ -196,10 +198,28 @@ pub fn replay_sources<R: std::io::Read>(
     environment: Option<String>,
     now: Millis,
 ) -> Result<ReplayOutcome, ReadError> {
-    let mut outcome = ReplayOutcome::default();
+    let (buckets, mut outcome) = read_buckets(catalog, sources, now)?;
     // Every data point depends on the events of one aggregate only, so events
     // are kept in buckets by aggregate, and each bucket is measured and freed
     // in turn: the events and all the data points are never held at once.
+    for events in buckets {
+        let measured = measure_all(catalog, &events, environment.as_deref());
+        drop(events);
+        outcome.measurements.extend(measured);
+    }
+    sort_measurements(&mut outcome.measurements);
+    Ok(outcome)
+}
+
+/// Every entry of `sources` read and held, in buckets by aggregate (an
+/// aggregate's events in one bucket, in input order), with the rejections
+/// and the count of entries ([`replay_sources`]' reading).
+fn read_buckets<R: std::io::Read>(
+    catalog: &Catalog,
+    sources: impl IntoIterator<Item = (String, R)>,
+    now: Millis,
+) -> Result<(Vec<Vec<held::Held>>, ReplayOutcome), ReadError> {
+    let mut outcome = ReplayOutcome::default();
     let mut buckets: Vec<Vec<held::Held>> = (0..BUCKETS).map(|_| Vec::new()).collect();
     let quick_reader = RefCell::new(QuickReader::default());
     for (file, reader) in sources {
@@ -242,13 +262,7 @@ pub fn replay_sources<R: std::io::Read>(
             }
         }
     }
-    for events in buckets {
-        let measured = measure_all(catalog, &events, environment.as_deref());
-        drop(events);
-        outcome.measurements.extend(measured);
-    }
-    sort_measurements(&mut outcome.measurements);
-    Ok(outcome)
+    Ok((buckets, outcome))
 }
 
 /// The events of the `ordinal`-th entry (0-based, over all files) of a

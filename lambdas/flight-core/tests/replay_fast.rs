@@ -12,7 +12,7 @@ use flight_core::replay::{entry_to_event, fast_event, replay_sources, QuickReade
 use flight_core::{Catalog, Event};
 use flight_testkit::clock::NOW;
 use flight_testkit::fixtures::catalog;
-use flight_testkit::stories::{history, Draws, Spec};
+use flight_testkit::stories::{commonest_shape, history, Draws, Spec};
 use serde_json::{json, Value};
 
 /// The slow path: the events the functions' validation gives an entry.
@@ -117,36 +117,6 @@ fn generated(seeds: u64) -> Vec<Value> {
         }
     }
     out
-}
-
-/// The entry with its detail in the commonest shape, as `flight-bench
-/// gen-events` writes it: the time as RFC 3339 text and the payload's fields
-/// under `payload` (the same event, written otherwise).
-fn commonest_shape(entry: &Value) -> Value {
-    let Ok(Value::Object(detail)) = serde_json::from_str(entry["Detail"].as_str().unwrap_or(""))
-    else {
-        return entry.clone();
-    };
-    let mut common = serde_json::Map::new();
-    let mut payload = serde_json::Map::new();
-    for (key, value) in detail {
-        match (key.as_str(), value) {
-            ("time", Value::Number(n)) => {
-                let millis = (n.as_f64().unwrap_or(0.0) * 1000.0) as i64;
-                common.insert(key, json!(flight_core::envelope::format_time(millis)));
-            }
-            ("event_id" | "event_type" | "aggregate_id" | "aggregate_type" | "time", value) => {
-                common.insert(key, value);
-            }
-            (_, value) => _ = payload.insert(key, value),
-        }
-    }
-    if !payload.is_empty() {
-        common.insert("payload".into(), Value::Object(payload));
-    }
-    let mut entry = entry.clone();
-    entry["Detail"] = json!(Value::Object(common).to_string());
-    entry
 }
 
 /// An entry broken (or merely changed) in one way, for each way.

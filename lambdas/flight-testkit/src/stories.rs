@@ -325,3 +325,34 @@ pub fn entry(event: &Value) -> Value {
         "Time": event["time"],
     })
 }
+
+/// The entry with its detail in the commonest shape, as `flight-bench
+/// gen-events` writes it (replay reads that detail where it lies): the time
+/// as RFC 3339 text and the payload's fields under `payload`. The same
+/// event, written otherwise.
+pub fn commonest_shape(entry: &Value) -> Value {
+    let Ok(Value::Object(detail)) = serde_json::from_str(entry["Detail"].as_str().unwrap_or(""))
+    else {
+        return entry.clone();
+    };
+    let mut common = Map::new();
+    let mut payload = Map::new();
+    for (key, value) in detail {
+        match (key.as_str(), value) {
+            ("time", Value::Number(n)) => {
+                let millis = (n.as_f64().unwrap_or(0.0) * 1000.0) as i64;
+                common.insert(key, json!(flight_core::envelope::format_time(millis)));
+            }
+            ("event_id" | "event_type" | "aggregate_id" | "aggregate_type" | "time", value) => {
+                common.insert(key, value);
+            }
+            (_, value) => _ = payload.insert(key, value),
+        }
+    }
+    if !payload.is_empty() {
+        common.insert("payload".into(), Value::Object(payload));
+    }
+    let mut entry = entry.clone();
+    entry["Detail"] = json!(Value::Object(common).to_string());
+    entry
+}

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use flight_core::engine::{write_measurement, Measurement};
-use flight_core::replay::{replay_grouped, replay_sources, system_now};
+use flight_core::replay::{replay_grouped, replay_sorted, system_now};
 
 /// Measure PutEvents entry files offline, with no AWS.
 #[derive(clap::Args, Debug)]
@@ -64,11 +63,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !args.in_memory {
         return run_grouped(&catalog, inputs, args.environment.as_deref());
     }
-    let outcome = replay_sources(&catalog, inputs, args.environment, system_now())?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    write_lines(&mut stdout, &outcome.measurements).context("cannot write to stdout")?;
+    let environment = args.environment.as_deref();
+    let result = replay_sorted(&catalog, inputs, environment, system_now(), |line| {
+        stdout.write_all(line)
+    });
     stdout.flush().context("cannot write to stdout")?;
     drop(stdout);
+    let outcome = result?;
     for rejection in &outcome.rejections {
         eprintln!("{rejection}");
     }
@@ -76,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "replayed {} entries from {} file(s): {} measurements, {} rejected",
         outcome.entries,
         args.files.len(),
-        outcome.measurements.len(),
+        outcome.measurements,
         outcome.rejections.len()
     );
     Ok(super::status(outcome.rejections.is_empty()))
@@ -113,12 +115,4 @@ fn run_grouped(
         outcome.most_events_held
     );
     Ok(super::status(outcome.rejections.is_empty()))
-}
-
-/// One JSON line per measurement.
-fn write_lines(out: &mut impl Write, measurements: &[Measurement]) -> std::io::Result<()> {
-    measurements.iter().try_for_each(|m| {
-        write_measurement(out, m)?;
-        out.write_all(b"\n")
-    })
 }

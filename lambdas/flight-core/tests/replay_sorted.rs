@@ -1,0 +1,137 @@
+//! `flightctl replay --in-memory` (issue 13) writes each data point's line
+//! once and sorts the points beside them, instead of building and sorting a
+//! measurement per point: its output must be, byte for byte and in order,
+//! the lines of `replay_sources`' measurements, and its rejections and
+//! counts the same, for input in any order, with and without an
+//! environment, over several files, and with entries refused among them.
+
+use flight_core::engine::write_measurement;
+use flight_core::replay::{replay_sorted, replay_sources, SortedOutcome};
+use flight_core::Catalog;
+use flight_testkit::clock::NOW;
+use flight_testkit::fixtures::catalog;
+use flight_testkit::stories::{commonest_shape, entry, history, Draws, Spec};
+use serde_json::{json, Value};
+
+/// The files, as `replay_sources` measures them: its lines, rejections and entry count.
+fn expected(
+    catalog: &Catalog,
+    files: &[String],
+    environment: Option<&str>,
+) -> (Vec<u8>, Vec<String>, usize) {
+    let sources = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("f{i}.json"), f.as_bytes()));
+    let outcome =
+        replay_sources(catalog, sources, environment.map(str::to_string), NOW).expect("memory");
+    let mut text = Vec::new();
+    for m in &outcome.measurements {
+        write_measurement(&mut text, m).expect("memory");
+        text.push(b'\n');
+    }
+    let rejections = outcome.rejections.iter().map(ToString::to_string).collect();
+    (text, rejections, outcome.entries)
+}
+
+/// The files as the sorted replay hands them over.
+fn sorted(
+    catalog: &Catalog,
+    files: &[String],
+    environment: Option<&str>,
+) -> (Vec<u8>, SortedOutcome) {
+    let sources = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("f{i}.json"), f.as_bytes()));
+    let mut text = Vec::new();
+    let outcome = replay_sorted(catalog, sources, environment, NOW, |line| {
+        text.extend_from_slice(line);
+        Ok(())
+    })
+    .expect("memory");
+    (text, outcome)
+}
+
+/// Generated histories of every domain, their entries shuffled, half of
+/// them in the commonest shape (read where the detail lies), some broken.
+fn shuffled_entries(seed: u64) -> Vec<Value> {
+    let mut draws = Draws(seed);
+    let specs: Vec<Spec> = (0..150).map(|_| Spec::from_raw(draws.next())).collect();
+    let mut entries: Vec<Value> = history(&specs, "s").iter().map(entry).collect();
+    for e in entries.iter_mut().step_by(2) {
+        *e = commonest_shape(e);
+    }
+    for i in (0..entries.len()).rev() {
+        let j = (draws.next() % (i as u64 + 1)) as usize;
+        entries.swap(i, j);
+    }
+    for (i, e) in entries.iter_mut().enumerate() {
+        if i % 37 == 0 {
+            e["Detail"] = json!("not json");
+        }
+    }
+    entries
+}
+
+#[test]
+fn in_memory_lines_are_the_measurements_lines_in_their_order() {
+    let catalog = catalog();
+    for seed in 0..4 {
+        let entries = shuffled_entries(seed);
+        let (half, rest) = entries.split_at(entries.len() / 2);
+        let files = [
+            Value::Array(half.to_vec()).to_string(),
+            Value::Array(rest.to_vec()).to_string(),
+        ];
+        for environment in [None, Some("dev")] {
+            let (text, rejections, entries_read) = expected(&catalog, &files, environment);
+            let (got, outcome) = sorted(&catalog, &files, environment);
+            assert!(
+                !text.is_empty(),
+                "seed {seed}: the histories measure something"
+            );
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(text.clone()).unwrap(),
+                "seed {seed}"
+            );
+            let lines = text.iter().filter(|&&b| b == b'\n').count();
+            assert_eq!(outcome.measurements, lines);
+            let got_rejections: Vec<String> =
+                outcome.rejections.iter().map(ToString::to_string).collect();
+            assert_eq!(got_rejections, rejections);
+            assert!(
+                !rejections.is_empty(),
+                "seed {seed}: some entries are refused"
+            );
+            assert_eq!(outcome.entries, entries_read);
+        }
+    }
+}
+
+#[test]
+fn a_caller_that_cannot_take_a_line_stops_the_replay_with_its_error() {
+    let catalog = catalog();
+    let file = Value::Array(shuffled_entries(9)).to_string();
+    let mut taken = 0;
+    let result = replay_sorted(
+        &catalog,
+        [("f.json".to_string(), file.as_bytes())],
+        None,
+        NOW,
+        |_| {
+            taken += 1;
+            if taken == 3 {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "closed",
+                ))
+            } else {
+                Ok(())
+            }
+        },
+    );
+    assert!(result.is_err_and(|e| e.to_string().contains("closed")));
+    assert_eq!(taken, 3, "nothing is handed over after the error");
+}
