@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
 use crate::envelope::{
-    partition_of, partition_texts, quantities_of, test_run_id_of, Event, Millis,
+    partition_of, partition_texts, partition_value, quantities_of, test_run_id_of, Event, Millis,
 };
 
 mod point;
@@ -374,18 +374,19 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     // exactly when the ids are, without writing them out.)
     let mut keyed: Vec<(Partition, &E)> = involved
         .into_iter()
-        .map(|e| (partition_texts(e.payload(), metric).unwrap_or_default(), e))
+        .map(|e| (Partition::of(e.payload(), metric), e))
         .collect();
     // Input in timeline order (the common case) is found sorted in one pass.
     keyed.sort_unstable_by(|(p, a), (q, b)| {
         text_order(a.aggregate_id(), b.aggregate_id())
-            .then_with(|| partition_order(p, q))
+            .then_with(|| partition_order(p.fields(), q.fields()))
             .then_with(|| a.time().cmp(&b.time()))
             .then_with(|| text_order(a.event_id(), b.event_id()))
     });
     let completer = metric.kind.completer();
     let mut out = Vec::new();
-    for timeline in keyed.chunk_by(|(p, a), (q, b)| p == q && a.aggregate_id() == b.aggregate_id())
+    for timeline in keyed
+        .chunk_by(|(p, a), (q, b)| p.fields() == q.fields() && a.aggregate_id() == b.aggregate_id())
     {
         for (i, (_, event)) in timeline.iter().enumerate() {
             if event.event_type() != completer {
@@ -406,8 +407,35 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     out
 }
 
-/// A partition's fields and values ([`partition_texts`]).
-type Partition<'a> = Vec<(&'a str, Cow<'a, str>)>;
+/// A partition's fields and values ([`partition_texts`]; none where they
+/// cannot be read), without an allocation for the commonest, one field or none.
+pub(crate) enum Partition<'a> {
+    AtMostOne(Option<(&'a str, Cow<'a, str>)>),
+    Several(Vec<(&'a str, Cow<'a, str>)>),
+}
+
+impl<'a> Partition<'a> {
+    /// The partition of an event with this payload for `metric`.
+    pub(crate) fn of(payload: &'a Map<String, Value>, metric: &'a Metric) -> Partition<'a> {
+        match metric.partition_by.as_slice() {
+            [] => Partition::AtMostOne(None),
+            [field] => Partition::AtMostOne(
+                partition_value(payload, metric, field)
+                    .ok()
+                    .map(|value| (field.as_str(), value)),
+            ),
+            _ => Partition::Several(partition_texts(payload, metric).unwrap_or_default()),
+        }
+    }
+
+    /// Its fields and values, in `partition_by` order.
+    pub(crate) fn fields(&self) -> &[(&'a str, Cow<'a, str>)] {
+        match self {
+            Partition::AtMostOne(one) => one.as_slice(),
+            Partition::Several(all) => all,
+        }
+    }
+}
 
 /// Keeps the first copy of each (aggregate, event id), in order.
 fn keep_first_copies<E: EventFacts>(events: &mut Vec<&E>) {

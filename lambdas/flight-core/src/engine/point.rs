@@ -4,8 +4,8 @@
 //! straight from it instead ([`Point::write_line`]), without the five strings
 //! and the map a measurement allocates (a million events: ~850,000 points).
 
+use super::Partition;
 use crate::catalog::Metric;
-use crate::envelope::partition_texts;
 use crate::json_text::plain_len;
 
 use super::{data_point, EventFacts, Measurement, ENVIRONMENT_DIMENSION};
@@ -53,9 +53,10 @@ impl<E: EventFacts> Point<'_, E> {
         };
         // No partition dimensions where the partition cannot be read (as
         // [`dimensions`](super::dimensions) has none then).
-        let partition = partition_texts(self.event.payload(), self.metric).unwrap_or_default();
+        let partition = Partition::of(self.event.payload(), self.metric);
+        let partition = partition.fields();
         if self.environment.is_none() && partition.len() <= 1 {
-            for (key, value) in &partition {
+            for (key, value) in partition {
                 pair(out, key, value)?;
             }
         } else {

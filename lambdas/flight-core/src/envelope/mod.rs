@@ -272,41 +272,41 @@ pub fn partition_texts<'a>(
     metric
         .partition_by
         .iter()
-        .map(|field| {
-            let value = match payload.get(field) {
-                Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => {
-                    Cow::Borrowed(s.as_str())
-                }
-                Some(Value::Number(n)) => Cow::Owned(n.to_string()),
-                Some(Value::String(_)) => {
-                    return Err(reject(
-                        format!("detail.payload.{field}"),
-                        format!(
-                            "must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it",
-                            metric.name
-                        ),
-                    ))
-                }
-                Some(other) => {
-                    return Err(reject(
-                        format!("detail.payload.{field}"),
-                        format!(
-                            "expected a string or a number, got {}; {} partitions by it",
-                            describe(other),
-                            metric.name
-                        ),
-                    ))
-                }
-                None => {
-                    return Err(reject(
-                        format!("detail.payload.{field}"),
-                        format!("missing; {} partitions by it", metric.name),
-                    ))
-                }
-            };
-            Ok((field.as_str(), value))
-        })
+        .map(|field| Ok((field.as_str(), partition_value(payload, metric, field)?)))
         .collect()
+}
+
+/// The value of one of `metric`'s `partition_by` fields ([`partition_texts`]).
+pub fn partition_value<'a>(
+    payload: &'a Map<String, Value>,
+    metric: &Metric,
+    field: &str,
+) -> Result<Cow<'a, str>, Rejection> {
+    match payload.get(field) {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => {
+            Ok(Cow::Borrowed(s.as_str()))
+        }
+        Some(Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
+        Some(Value::String(_)) => Err(reject(
+            format!("detail.payload.{field}"),
+            format!(
+                "must be 1 to {MAX_ID_BYTES} bytes; {} partitions by it",
+                metric.name
+            ),
+        )),
+        Some(other) => Err(reject(
+            format!("detail.payload.{field}"),
+            format!(
+                "expected a string or a number, got {}; {} partitions by it",
+                describe(other),
+                metric.name
+            ),
+        )),
+        None => Err(reject(
+            format!("detail.payload.{field}"),
+            format!("missing; {} partitions by it", metric.name),
+        )),
+    }
 }
 
 /// Reads the payload quantities a value or ratio metric needs, as a map of field to number.

@@ -125,9 +125,7 @@ pub fn replay_grouped<R: std::io::Read>(
             };
             // An AWS service event may become several events of one aggregate.
             for event in events {
-                let same = open
-                    .first()
-                    .is_some_and(|e| e.aggregate_id() == event.aggregate_id());
+                let same = open.first().is_some_and(|e| e.same_aggregate(&event));
                 if !same {
                     if closed.contains(&fnv1a(event.aggregate_id())) {
                         stop = Some(GroupedError::NotGrouped {

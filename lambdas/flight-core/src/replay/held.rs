@@ -34,6 +34,14 @@ pub struct Held {
     payload: Rc<Map<String, Value>>,
 }
 
+impl Held {
+    /// Whether `other` is of the same aggregate (at once when the id is shared).
+    pub(super) fn same_aggregate(&self, other: &Held) -> bool {
+        Rc::ptr_eq(&self.aggregate_id, &other.aggregate_id)
+            || self.aggregate_id == other.aggregate_id
+    }
+}
+
 impl EventFacts for Held {
     fn event_type(&self) -> &str {
         &self.event_type
@@ -60,6 +68,8 @@ const MOST_PAYLOADS: usize = 4096;
 #[derive(Default)]
 pub struct Holder {
     types: Vec<Rc<str>>,
+    /// The same names, by the index of their type in the catalog.
+    types_by_index: Vec<Option<Rc<str>>>,
     last_aggregate: Option<Rc<str>>,
     payloads: HashMap<String, Rc<Map<String, Value>>>,
     empty: Rc<Map<String, Value>>,
@@ -140,7 +150,7 @@ impl Holder {
         let payload = checked.payload.clone();
         Some(Held {
             event_id: detail.event_id.into(),
-            event_type: self.shared_type(event_type),
+            event_type: self.type_at(type_index, event_type),
             aggregate_id: self.shared_aggregate(detail.aggregate_id),
             time,
             payload,
@@ -158,6 +168,19 @@ impl Holder {
                 shared
             }
         }
+    }
+
+    /// The name of the catalog's type at `index`, shared as [`Self::shared_type`] shares it.
+    fn type_at(&mut self, index: usize, name: &str) -> Rc<str> {
+        if let Some(Some(shared)) = self.types_by_index.get(index) {
+            return shared.clone();
+        }
+        let shared = self.shared_type(name);
+        if self.types_by_index.len() <= index {
+            self.types_by_index.resize(index + 1, None);
+        }
+        self.types_by_index[index] = Some(shared.clone());
+        shared
     }
 
     /// The aggregate id, shared with the event held before when it is the same.
