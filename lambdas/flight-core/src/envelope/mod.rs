@@ -186,6 +186,8 @@ impl Event {
     /// read (payload fields, partitions, values CloudWatch takes): for a
     /// reader that builds the same event another way (`flightctl replay`'s
     /// fast path, `replay/fast.rs`), so that it accepts and refuses alike.
+    /// They read the event's type and payload only: replay checks each
+    /// distinct pair once (`replay/held.rs`).
     pub fn check(&self, catalog: &Catalog) -> Result<(), Rejection> {
         self.check_payload(catalog)
     }

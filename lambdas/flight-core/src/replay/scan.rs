@@ -23,6 +23,8 @@ use super::held::{Held, Holder};
 
 /// Reads entries from their bytes (module documentation) and holds the
 /// events of every entry, sharing what they have in common ([`Holder`]).
+/// One reader serves one catalog: what it remembers (the event types each
+/// payload passed the checks for) is that catalog's.
 #[derive(Default)]
 pub struct QuickReader {
     /// A detail's text, unescaped, when it is not read where it lies.
