@@ -2,11 +2,13 @@
 //! events, measured once the whole input is read by the engine's definition
 //! ([`measure_all`]), which the service's incremental path agrees with. Each
 //! file's bytes are dropped once its entries are read, and the events are
-//! measured and freed a bucket of aggregates at a time, so a million events
+//! measured and freed an aggregate at a time, so a million events
 //! replay in under 1 GiB (README, Performance). Input grouped by aggregate
 //! can be streamed instead, one aggregate held at a time ([`replay_grouped`]).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 mod chunks;
@@ -198,11 +200,11 @@ pub fn replay_sources<R: std::io::Read>(
     environment: Option<String>,
     now: Millis,
 ) -> Result<ReplayOutcome, ReadError> {
-    let (buckets, mut outcome) = read_buckets(catalog, sources, now)?;
-    // Every data point depends on the events of one aggregate only, so events
-    // are kept in buckets by aggregate, and each bucket is measured and freed
-    // in turn: the events and all the data points are never held at once.
-    for events in buckets {
+    let (aggregates, mut outcome) = read_aggregates(catalog, sources, now)?;
+    // Every data point depends on the events of one aggregate only, so each
+    // aggregate is measured and freed in turn: the events and all the data
+    // points are never held at once.
+    for events in aggregates {
         let measured = measure_all(catalog, &events, environment.as_deref());
         drop(events);
         outcome.measurements.extend(measured);
@@ -211,30 +213,30 @@ pub fn replay_sources<R: std::io::Read>(
     Ok(outcome)
 }
 
-/// Every entry of `sources` read and held, in buckets by aggregate (an
-/// aggregate's events in one bucket, in input order), with the rejections
-/// and the count of entries ([`replay_sources`]' reading).
-fn read_buckets<R: std::io::Read>(
+/// Every entry of `sources` read and held, one list per aggregate (its
+/// events in input order; the aggregates in the order they first appear),
+/// with the rejections and the count of entries ([`replay_sources`]'
+/// reading). A file's events join their aggregates once the file has been
+/// read to its end: a file that turns out not to be an entry file adds none.
+fn read_aggregates<R: std::io::Read>(
     catalog: &Catalog,
     sources: impl IntoIterator<Item = (String, R)>,
     now: Millis,
 ) -> Result<(Vec<Vec<held::Held>>, ReplayOutcome), ReadError> {
     let mut outcome = ReplayOutcome::default();
-    let mut buckets: Vec<Vec<held::Held>> = (0..BUCKETS).map(|_| Vec::new()).collect();
+    let mut aggregates: Vec<Vec<held::Held>> = Vec::new();
+    // Where each aggregate's list is; the key is the id its events share.
+    let mut positions: HashMap<Rc<str>, usize> = HashMap::new();
     let quick_reader = RefCell::new(QuickReader::default());
     for (file, reader) in sources {
-        let marks: Vec<usize> = buckets.iter().map(Vec::len).collect();
+        let mut pending = Vec::new();
         let mut rejections = Vec::new();
         let mut index = 0;
         let entries_before = outcome.entries;
         let quick = |bytes: &[u8]| quick_reader.borrow_mut().read(catalog, bytes);
         let read = chunks::for_each_raw_entry(reader, quick, |item| {
             match held_events(catalog, &quick_reader, item, entries_before + index, now) {
-                Ok(events) => {
-                    for event in events {
-                        buckets[bucket(engine::EventFacts::aggregate_id(&event))].push(event);
-                    }
-                }
+                Ok(events) => pending.extend(events),
                 Err(reason) => rejections.push(EntryRejection {
                     file: file.clone(),
                     index,
@@ -248,21 +250,31 @@ fn read_buckets<R: std::io::Read>(
             Ok(()) => {
                 outcome.entries += index;
                 outcome.rejections.extend(rejections);
+                for mut event in pending {
+                    let at = match positions.get_key_value(engine::EventFacts::aggregate_id(&event))
+                    {
+                        Some((shared, &at)) => {
+                            event.share_aggregate(shared);
+                            at
+                        }
+                        None => {
+                            positions.insert(event.aggregate_rc(), aggregates.len());
+                            aggregates.push(Vec::new());
+                            aggregates.len() - 1
+                        }
+                    };
+                    aggregates[at].push(event);
+                }
             }
             Err(EntriesError::Io(error)) => return Err(ReadError { file, error }),
-            Err(EntriesError::Invalid(reason)) => {
-                for (bucket, mark) in buckets.iter_mut().zip(marks) {
-                    bucket.truncate(mark);
-                }
-                outcome.rejections.push(EntryRejection {
-                    file,
-                    index: 0,
-                    reason: format!("file unreadable: {reason}"),
-                });
-            }
+            Err(EntriesError::Invalid(reason)) => outcome.rejections.push(EntryRejection {
+                file,
+                index: 0,
+                reason: format!("file unreadable: {reason}"),
+            }),
         }
     }
-    Ok((buckets, outcome))
+    Ok((aggregates, outcome))
 }
 
 /// The events of the `ordinal`-th entry (0-based, over all files) of a
@@ -314,14 +326,6 @@ impl Iterator for HeldEvents {
             HeldEvents::Several(held) => held.next(),
         }
     }
-}
-
-/// Buckets of events in [`replay_sources`].
-const BUCKETS: usize = 64;
-
-/// The bucket of an aggregate: FNV-1a of its id (the same on every run).
-fn bucket(aggregate_id: &str) -> usize {
-    (fnv1a(aggregate_id) % BUCKETS as u64) as usize
 }
 
 /// FNV-1a of a text, 64 bits: the same on every run ([`crate::shard`]'s hash).

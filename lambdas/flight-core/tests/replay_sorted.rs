@@ -135,3 +135,46 @@ fn a_caller_that_cannot_take_a_line_stops_the_replay_with_its_error() {
     assert!(result.is_err_and(|e| e.to_string().contains("closed")));
     assert_eq!(taken, 3, "nothing is handed over after the error");
 }
+
+#[test]
+fn a_file_that_turns_out_not_to_be_an_entry_file_adds_none_of_its_events() {
+    let catalog = catalog();
+    let entries = shuffled_entries(5);
+    let third = entries.len() / 3;
+    let good = Value::Array(entries[..third].to_vec()).to_string();
+    let other = Value::Array(entries[2 * third..].to_vec()).to_string();
+    // Entries that read well, then text that is not JSON: found late.
+    let spoilt = Value::Array(entries[third..2 * third].to_vec()).to_string();
+    let spoilt = format!("{} oops", &spoilt[..spoilt.len() - 1]);
+    let without = expected(&catalog, &[good.clone(), other.clone()], None).0;
+    for run in [
+        sorted(
+            &catalog,
+            &[good.clone(), spoilt.clone(), other.clone()],
+            None,
+        )
+        .0,
+        {
+            expected(
+                &catalog,
+                &[good.clone(), spoilt.clone(), other.clone()],
+                None,
+            )
+            .0
+        },
+    ] {
+        assert_eq!(
+            String::from_utf8(run).unwrap(),
+            String::from_utf8(without.clone()).unwrap()
+        );
+    }
+    let (_, outcome) = sorted(&catalog, &[good, spoilt, other], None);
+    assert!(
+        outcome
+            .rejections
+            .iter()
+            .any(|r| r.file == "f1.json" && r.reason.starts_with("file unreadable")),
+        "{:?}",
+        outcome.rejections
+    );
+}

@@ -35,6 +35,17 @@ pub struct Held {
 }
 
 impl Held {
+    /// Its aggregate id, shared.
+    pub(super) fn aggregate_rc(&self) -> Rc<str> {
+        self.aggregate_id.clone()
+    }
+
+    /// Shares `shared`, an equal aggregate id, instead of its own.
+    pub(super) fn share_aggregate(&mut self, shared: &Rc<str>) {
+        debug_assert_eq!(self.aggregate_id, *shared);
+        self.aggregate_id = shared.clone();
+    }
+
     /// Whether `other` is of the same aggregate (at once when the id is shared).
     pub(super) fn same_aggregate(&self, other: &Held) -> bool {
         Rc::ptr_eq(&self.aggregate_id, &other.aggregate_id)

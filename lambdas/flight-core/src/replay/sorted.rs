@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, Metric};
 use crate::engine::{for_each_point, EventFacts};
 use crate::envelope::Millis;
 
-use super::{read_buckets, EntryRejection, ReadError};
+use super::{read_aggregates, EntryRejection, ReadError};
 
 /// What an in-memory replay handed over.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,7 @@ pub fn replay_sorted<R: io::Read>(
     now: Millis,
     mut emit: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<SortedOutcome, SortedError> {
-    let (buckets, read) = read_buckets(catalog, sources, now)?;
+    let (aggregates, read) = read_aggregates(catalog, sources, now)?;
     let ranks = name_ranks(&catalog.metrics);
     let rank = |metric: &Metric| {
         let found = ranks.iter().find(|(m, _)| std::ptr::eq(*m, metric));
@@ -65,7 +65,7 @@ pub fn replay_sorted<R: io::Read>(
     };
     let mut text = Vec::new();
     let mut lines: Vec<Line<'_>> = Vec::new();
-    for events in &buckets {
+    for events in &aggregates {
         for_each_point(catalog, events, environment, |point| {
             let start = text.len();
             point.write_line(&mut text)?;
