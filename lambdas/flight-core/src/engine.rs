@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
 use crate::envelope::{
-    partition_of, partition_texts, partition_value, quantities_of, test_run_id_of, Event, Millis,
+    partition_texts, partition_value, quantities_of, test_run_id_of, Event, Millis,
 };
 
 mod point;
@@ -172,14 +172,42 @@ pub fn dimensions(
     event: &impl EventFacts,
     environment: Option<&str>,
 ) -> BTreeMap<String, String> {
-    let mut dimensions: BTreeMap<String, String> = partition_of(event.payload(), metric)
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    if let Some(environment) = environment {
-        dimensions.insert(ENVIRONMENT_DIMENSION.into(), environment.into());
-    }
+    let mut dimensions = BTreeMap::new();
+    let partition = Partition::of(event.payload(), metric);
+    let added: Result<(), std::convert::Infallible> =
+        for_each_dimension(partition.fields(), environment, |name, value| {
+            dimensions.insert(name.to_string(), value.to_string());
+            Ok(())
+        });
+    _ = added;
     dimensions
+}
+
+/// Each dimension of a data point, in name (byte) order: its partition's
+/// fields (none where the partition cannot be read) and `Environment` when
+/// there is one, which stands in for a partition field of that name.
+pub(crate) fn for_each_dimension<X>(
+    partition: &[(&str, Cow<'_, str>)],
+    environment: Option<&str>,
+    mut each: impl FnMut(&str, &str) -> Result<(), X>,
+) -> Result<(), X> {
+    // One field or none, without an environment: in order as they are.
+    if environment.is_none() && partition.len() <= 1 {
+        return partition
+            .iter()
+            .try_for_each(|(name, value)| each(name, value));
+    }
+    let environment = environment.map(|e| (ENVIRONMENT_DIMENSION, e));
+    let mut named: Vec<(&str, &str)> = partition
+        .iter()
+        .map(|(name, value)| (*name, value.as_ref()))
+        .filter(|(name, _)| environment.is_none() || *name != ENVIRONMENT_DIMENSION)
+        .chain(environment)
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named
+        .into_iter()
+        .try_for_each(|(name, value)| each(name, value))
 }
 
 /// The dimensions of a data point of one of Flight Controller's own
@@ -309,13 +337,11 @@ pub fn for_each_point<'a, E: EventFacts, X>(
             }
         }
     }
-    // `sort_measurements`'s key (a data point's identity, so unique).
     points.sort_unstable_by(|(m, a, _), (n, b, _)| {
-        a.time()
-            .cmp(&b.time())
-            .then_with(|| text_order(&m.name, &n.name))
-            .then_with(|| text_order(a.aggregate_id(), b.aggregate_id()))
-            .then_with(|| text_order(a.event_id(), b.event_id()))
+        report_order(
+            (a.time(), &m.name, a.aggregate_id(), a.event_id()),
+            (b.time(), &n.name, b.aggregate_id(), b.event_id()),
+        )
     });
     points.into_iter().try_for_each(|(metric, event, value)| {
         each(Point {
@@ -483,13 +509,22 @@ fn partition_order(p: &[(&str, Cow<'_, str>)], q: &[(&str, Cow<'_, str>)]) -> Or
 /// points: ~65 MB less at `flightctl replay`'s peak).
 pub fn sort_measurements(measurements: &mut [Measurement]) {
     measurements.sort_unstable_by(|a, b| {
-        (a.timestamp, &a.metric, &a.aggregate_id, &a.event_id).cmp(&(
-            b.timestamp,
-            &b.metric,
-            &b.aggregate_id,
-            &b.event_id,
-        ))
+        report_order(
+            (a.timestamp, &a.metric, &a.aggregate_id, &a.event_id),
+            (b.timestamp, &b.metric, &b.aggregate_id, &b.event_id),
+        )
     });
+}
+
+/// The report order of data points, each given as (time, metric name,
+/// aggregate id, event id): in that order of precedence. That key is a data
+/// point's identity, so there is one order ([`sort_measurements`],
+/// [`for_each_point`], `flightctl replay --in-memory`).
+pub fn report_order(a: (Millis, &str, &str, &str), b: (Millis, &str, &str, &str)) -> Ordering {
+    a.0.cmp(&b.0)
+        .then_with(|| text_order(a.1, b.1))
+        .then_with(|| text_order(a.2, b.2))
+        .then_with(|| text_order(a.3, b.3))
 }
 
 /// The metric names an event of this type completes.

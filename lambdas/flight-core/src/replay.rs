@@ -306,7 +306,10 @@ fn held_events(
         chunks::Item::Raw(entry) => {
             let events = fast::entry_events(catalog, entry, ordinal, now)?;
             let mut quick_reader = quick_reader.borrow_mut();
-            let held: Vec<_> = events.into_iter().map(|e| quick_reader.hold(e)).collect();
+            let held: Vec<_> = events
+                .into_iter()
+                .map(|e| quick_reader.hold(catalog, e))
+                .collect();
             HeldEvents::Several(held.into_iter())
         }
     })

@@ -8,7 +8,7 @@ use super::Partition;
 use crate::catalog::Metric;
 use crate::json_text::plain_len;
 
-use super::{data_point, EventFacts, Measurement, ENVIRONMENT_DIMENSION};
+use super::{data_point, for_each_dimension, EventFacts, Measurement};
 
 /// A data point of `metric` that `event` completes, with this value.
 #[derive(Debug, Clone, Copy)]
@@ -51,30 +51,11 @@ impl<E: EventFacts> Point<'_, E> {
             out.push(b':');
             json_string(out, value)
         };
-        // No partition dimensions where the partition cannot be read (as
-        // [`dimensions`](super::dimensions) has none then).
+        // [`dimensions`](super::dimensions)' pairs, in its order.
         let partition = Partition::of(self.event.payload(), self.metric);
-        let partition = partition.fields();
-        if self.environment.is_none() && partition.len() <= 1 {
-            for (key, value) in partition {
-                pair(out, key, value)?;
-            }
-        } else {
-            // [`dimensions`](super::dimensions)' map: keys in byte order, and
-            // `Environment` over a partition field of that name.
-            let environment = self.environment.map(|e| (ENVIRONMENT_DIMENSION, e));
-            let mut keyed: Vec<(&str, &str)> = partition
-                .iter()
-                .map(|(k, v)| (*k, v.as_ref()))
-                .filter(|(k, _)| environment.is_none() || *k != ENVIRONMENT_DIMENSION)
-                .chain(environment)
-                .collect();
-            keyed.sort_by(|a, b| a.0.cmp(b.0));
-            keyed.dedup_by(|a, b| a.0 == b.0);
-            for (key, value) in keyed {
-                pair(out, key, value)?;
-            }
-        }
+        for_each_dimension(partition.fields(), self.environment, |name, value| {
+            pair(out, name, value)
+        })?;
         out.extend_from_slice(b"}}");
         Ok(())
     }
@@ -128,6 +109,41 @@ mod tests {
         let mut out = Vec::new();
         point.write_line(&mut out).expect("writing to memory");
         String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn dimensions_are_the_partition_with_environment_over_a_field_of_that_name() {
+        let dims = |partition_by: &str, payload: Value, environment: Option<&str>| {
+            let catalog = catalog(partition_by);
+            let found =
+                crate::engine::dimensions(&catalog.metrics[0], &event(payload), environment);
+            found.into_iter().collect::<Vec<_>>()
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let payload = json!({"b": "x", "a": 7, "Environment": "from-payload"});
+        assert_eq!(
+            dims("[b, Environment, a]", payload.clone(), None),
+            pairs(&[("Environment", "from-payload"), ("a", "7"), ("b", "x")])
+        );
+        assert_eq!(
+            dims("[b, Environment, a]", payload.clone(), Some("prod")),
+            pairs(&[("Environment", "prod"), ("a", "7"), ("b", "x")])
+        );
+        assert_eq!(dims("[b]", payload.clone(), None), pairs(&[("b", "x")]));
+        assert_eq!(
+            dims("[]", payload, Some("dev")),
+            pairs(&[("Environment", "dev")])
+        );
+        // A partition that cannot be read gives no partition dimension.
+        assert_eq!(
+            dims("[b, a]", json!({"a": "y"}), Some("dev")),
+            pairs(&[("Environment", "dev")])
+        );
+        assert_eq!(dims("[b]", json!({"b": ""}), None), pairs(&[]));
     }
 
     #[test]

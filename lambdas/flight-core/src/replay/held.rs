@@ -78,9 +78,8 @@ const MOST_PAYLOADS: usize = 4096;
 /// Makes [`Held`] events, sharing what they have in common.
 #[derive(Default)]
 pub struct Holder {
-    types: Vec<Rc<str>>,
-    /// The same names, by the index of their type in the catalog.
-    types_by_index: Vec<Option<Rc<str>>>,
+    /// Type names, by the index of their type in the catalog.
+    types: Vec<Option<Rc<str>>>,
     last_aggregate: Option<Rc<str>>,
     payloads: HashMap<String, Rc<Map<String, Value>>>,
     empty: Rc<Map<String, Value>>,
@@ -103,11 +102,17 @@ struct Checked {
 }
 
 impl Holder {
-    /// The held form of an event.
-    pub fn hold(&mut self, event: Event) -> Held {
+    /// The held form of an event of `catalog`.
+    pub fn hold(&mut self, catalog: &Catalog, event: Event) -> Held {
+        let index = catalog
+            .event_type_index(&event.event_type)
+            .filter(|&i| catalog.event_types[i].name == event.event_type);
         Held {
+            event_type: match index {
+                Some(index) => self.shared_type(catalog, index),
+                None => event.event_type.as_str().into(),
+            },
             event_id: event.event_id.into_boxed_str(),
-            event_type: self.shared_type(&event.event_type),
             aggregate_id: self.shared_aggregate(&event.aggregate_id),
             time: event.time,
             payload: self.payload(event.payload),
@@ -161,37 +166,23 @@ impl Holder {
         let payload = checked.payload.clone();
         Some(Held {
             event_id: detail.event_id.into(),
-            event_type: self.type_at(type_index, event_type),
+            event_type: self.shared_type(catalog, type_index),
             aggregate_id: self.shared_aggregate(detail.aggregate_id),
             time,
             payload,
         })
     }
 
-    /// The type's name, shared with the events of the same type.
-    fn shared_type(&mut self, name: &str) -> Rc<str> {
-        // A catalog has a few dozen types: a list is quicker than hashing.
-        match self.types.iter().find(|t| ***t == *name) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared: Rc<str> = name.into();
-                self.types.push(shared.clone());
-                shared
-            }
+    /// The name of the catalog's type at `index`, one copy shared by all
+    /// the events of that type.
+    fn shared_type(&mut self, catalog: &Catalog, index: usize) -> Rc<str> {
+        if self.types.len() <= index {
+            self.types.resize(index + 1, None);
         }
-    }
-
-    /// The name of the catalog's type at `index`, shared as [`Self::shared_type`] shares it.
-    fn type_at(&mut self, index: usize, name: &str) -> Rc<str> {
-        if let Some(Some(shared)) = self.types_by_index.get(index) {
-            return shared.clone();
-        }
-        let shared = self.shared_type(name);
-        if self.types_by_index.len() <= index {
-            self.types_by_index.resize(index + 1, None);
-        }
-        self.types_by_index[index] = Some(shared.clone());
-        shared
+        let name = &catalog.event_types[index].name;
+        self.types[index]
+            .get_or_insert_with(|| name.as_str().into())
+            .clone()
     }
 
     /// The aggregate id, shared with the event held before when it is the same.

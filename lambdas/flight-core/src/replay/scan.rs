@@ -98,7 +98,8 @@ impl QuickReader {
             }
             DetailRead::Unescaped => {
                 let text = std::str::from_utf8(&self.scratch).ok()?;
-                self.holder.hold(common_event(catalog, source, text)?)
+                self.holder
+                    .hold(catalog, common_event(catalog, source, text)?)
             }
         };
         Some((held, s.at))
@@ -111,8 +112,8 @@ impl QuickReader {
     }
 
     /// The held form of an event read the general way.
-    pub fn hold(&mut self, event: Event) -> Held {
-        self.holder.hold(event)
+    pub fn hold(&mut self, catalog: &Catalog, event: Event) -> Held {
+        self.holder.hold(catalog, event)
     }
 }
 

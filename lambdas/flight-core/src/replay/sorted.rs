@@ -4,12 +4,12 @@
 //! time, metric, aggregate, event), without a [`Measurement`](crate::engine::Measurement)
 //! per data point: each point's line is written once into one buffer
 //! ([`Point::write_line`](crate::engine::Point::write_line), the same bytes),
-//! and the points are sorted by that key, beside it.
+//! and the points are sorted beside it ([`report_order`]).
 
 use std::io;
 
-use crate::catalog::{Catalog, Metric};
-use crate::engine::{for_each_point, EventFacts};
+use crate::catalog::Catalog;
+use crate::engine::{for_each_point, report_order, EventFacts};
 use crate::envelope::Millis;
 
 use super::{read_aggregates, EntryRejection, ReadError};
@@ -38,8 +38,7 @@ pub enum SortedError {
 /// A data point's line in the buffer, and its place in the order.
 struct Line<'a> {
     time: Millis,
-    /// The metric's rank among the catalog's names in byte order.
-    metric: u32,
+    metric: &'a str,
     aggregate_id: &'a str,
     event_id: &'a str,
     start: usize,
@@ -58,11 +57,6 @@ pub fn replay_sorted<R: io::Read>(
     mut emit: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<SortedOutcome, SortedError> {
     let (aggregates, read) = read_aggregates(catalog, sources, now)?;
-    let ranks = name_ranks(&catalog.metrics);
-    let rank = |metric: &Metric| {
-        let found = ranks.iter().find(|(m, _)| std::ptr::eq(*m, metric));
-        found.map_or(u32::MAX, |&(_, r)| r)
-    };
     let mut text = Vec::new();
     let mut lines: Vec<Line<'_>> = Vec::new();
     for events in &aggregates {
@@ -72,7 +66,7 @@ pub fn replay_sorted<R: io::Read>(
             text.push(b'\n');
             lines.push(Line {
                 time: point.event.time(),
-                metric: rank(point.metric),
+                metric: &point.metric.name,
                 aggregate_id: point.event.aggregate_id(),
                 event_id: point.event.event_id(),
                 start,
@@ -84,10 +78,10 @@ pub fn replay_sorted<R: io::Read>(
     }
     // The key is a data point's identity, so an unstable sort gives the one order.
     lines.sort_unstable_by(|a, b| {
-        (a.time, a.metric)
-            .cmp(&(b.time, b.metric))
-            .then_with(|| a.aggregate_id.cmp(b.aggregate_id))
-            .then_with(|| a.event_id.cmp(b.event_id))
+        report_order(
+            (a.time, a.metric, a.aggregate_id, a.event_id),
+            (b.time, b.metric, b.aggregate_id, b.event_id),
+        )
     });
     for line in &lines {
         emit(&text[line.start..line.end]).map_err(SortedError::Emit)?;
@@ -97,11 +91,4 @@ pub fn replay_sorted<R: io::Read>(
         rejections: read.rejections,
         entries: read.entries,
     })
-}
-
-/// Each metric with its rank among the metrics' names in byte order.
-fn name_ranks(metrics: &[Metric]) -> Vec<(&Metric, u32)> {
-    let mut by_name: Vec<&Metric> = metrics.iter().collect();
-    by_name.sort_by(|a, b| a.name.cmp(&b.name));
-    by_name.into_iter().zip(0..).collect()
 }
