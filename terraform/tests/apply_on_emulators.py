@@ -5,8 +5,9 @@ that must show no changes, then destroy, which must leave an empty state.
 
 DIR (--copy) is a scratch copy of the repository's terraform/ and events/;
 each attempt works in its own copy of them, DIR/attempt-N (terraform init
-writes beside the configuration). Into each root of that copy goes one file, emulator_override.tf, that only sets the local backend and
-points every AWS service the module uses at moto with fake credentials; the
+writes beside the configuration). Into each root of that copy goes one
+file, emulator_override.tf, that only sets the local backend and points
+every AWS service the module uses at moto with fake credentials; the
 functions' zips are placeholders (Lambda stores them, nothing runs them).
 moto is started through scripts/moto_server.py on a free port and stopped at
 the end. Roots named with --plan are only planned against the same
@@ -21,10 +22,10 @@ times, and what destroy left; exits 1 if anything failed.
 moto is one threaded Python process; on a loaded machine a Lambda
 CreateFunction was answered 409 "already exist" minutes into an apply (moto
 had done the work; an earlier answer apparently never reached the
-provider: terraform/README.md). A failed
-attempt is reported with the requests moto refused or failed, and the whole
-run is made once more on a fresh moto and a fresh copy (--attempts): the
-output says which attempt passed, and a failure that repeats fails the check.
+provider: terraform/README.md). A failed attempt is reported with the
+requests moto refused or failed, and the whole run is made once more on a
+fresh moto and a fresh copy (--attempts): the output says which attempt
+passed, and a failure that repeats fails the check.
 Every terraform command is bounded (--command-timeout).
 """
 
@@ -228,14 +229,12 @@ def moto_errors(moto_log, limit=15):
         return ["no moto log"]
     status = re.compile(r'" (\d\d\d) ')
     counts, notable = collections.Counter(), []
-    with moto_log.open(errors="replace") as lines:
-        text = lines.readlines()
-    for line in text:
+    for line in moto_log.read_text(errors="replace").splitlines():
         found = status.search(line)
         if found:
             counts[found.group(1)] += 1
         if (found and (found.group(1).startswith("5") or found.group(1) == "409")) or line.startswith(("Traceback", "Exception", "Error")):
-            notable.append(line.rstrip())
+            notable.append(line)
     summary = "answers by status: " + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
     return [summary] + (notable[-limit:] or ["no 5xx or 409 answer and no traceback"])
 
