@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
 use crate::envelope::{
@@ -329,13 +330,14 @@ pub fn for_each_point<'a, E: EventFacts, X>(
     environment: Option<&'a str>,
     mut each: impl FnMut(Point<'a, E>) -> Result<(), X>,
 ) -> Result<(), X> {
-    let mut points: Vec<(&Metric, &E, f64)> = Vec::new();
+    // An aggregate of a few events has a few points: no allocation for them.
+    let mut points: SmallVec<[(&Metric, &E, f64); 8]> = SmallVec::new();
     for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
-        for (event, value) in evaluate_metric(metric, events) {
+        for_each_value(metric, events, |event, value| {
             if let Some(value) = value {
                 points.push((metric, event, value));
             }
-        }
+        });
     }
     points.sort_unstable_by(|(m, a, _), (n, b, _)| {
         report_order(
@@ -360,8 +362,8 @@ fn completed_metrics<E: EventFacts>(
     catalog: &Catalog,
     events: &[E],
 ) -> impl Iterator<Item = usize> {
-    let mut types: Vec<&str> = Vec::new();
-    let mut metrics: Vec<usize> = Vec::new();
+    let mut types: SmallVec<[&str; 8]> = SmallVec::new();
+    let mut metrics: SmallVec<[usize; 8]> = SmallVec::new();
     for event in events {
         let event_type = event.event_type();
         if types.contains(&event_type) {
@@ -388,8 +390,20 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     metric: &Metric,
     events: impl IntoIterator<Item = &'a E>,
 ) -> Vec<(&'a E, Option<f64>)> {
+    let mut out = Vec::new();
+    for_each_value(metric, events, |event, value| out.push((event, value)));
+    out
+}
+
+/// [`evaluate_metric`], each event and value handed to `each` in its order.
+fn for_each_value<'a, E: EventFacts + 'a>(
+    metric: &Metric,
+    events: impl IntoIterator<Item = &'a E>,
+    mut each: impl FnMut(&'a E, Option<f64>),
+) {
     // The metric's events, each (aggregate, event id) once: its first copy.
-    let mut involved: Vec<&E> = events
+    // (Most sets are an aggregate's few events: no allocation for them.)
+    let mut involved: SmallVec<[&E; 16]> = events
         .into_iter()
         .filter(|e| metric.kind.involves(e.event_type()))
         .collect();
@@ -398,7 +412,7 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
     // runs of equal (aggregate, partition), each sorted by (time, event id).
     // (The partition's fields and values stand for its `timeline_id`: equal
     // exactly when the ids are, without writing them out.)
-    let mut keyed: Vec<(Partition, &E)> = involved
+    let mut keyed: SmallVec<[(Partition, &E); 8]> = involved
         .into_iter()
         .map(|e| (Partition::of(e.payload(), metric), e))
         .collect();
@@ -410,7 +424,6 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
             .then_with(|| text_order(a.event_id(), b.event_id()))
     });
     let completer = metric.kind.completer();
-    let mut out = Vec::new();
     for timeline in keyed
         .chunk_by(|(p, a), (q, b)| p.fields() == q.fields() && a.aggregate_id() == b.aggregate_id())
     {
@@ -427,10 +440,9 @@ pub fn evaluate_metric<'a, E: EventFacts + 'a>(
             } else {
                 immediate_value(metric, *event)
             };
-            out.push((*event, value));
+            each(*event, value);
         }
     }
-    out
 }
 
 /// A partition's fields and values ([`partition_texts`]; none where they
@@ -464,7 +476,7 @@ impl<'a> Partition<'a> {
 }
 
 /// Keeps the first copy of each (aggregate, event id), in order.
-fn keep_first_copies<E: EventFacts>(events: &mut Vec<&E>) {
+fn keep_first_copies<E: EventFacts, const N: usize>(events: &mut SmallVec<[&E; N]>) {
     let same = |a: &E, b: &E| a.event_id() == b.event_id() && a.aggregate_id() == b.aggregate_id();
     // A few events (most aggregates): comparing them all is quicker than hashing.
     if events.len() <= 16 {
@@ -477,7 +489,9 @@ fn keep_first_copies<E: EventFacts>(events: &mut Vec<&E>) {
         }
         events.truncate(kept);
     } else {
-        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        // Seeded per process, so ids cannot be chosen to collide.
+        let mut seen =
+            foldhash::HashSet::with_capacity_and_hasher(events.len(), Default::default());
         events.retain(|e| seen.insert((e.aggregate_id(), e.event_id())));
     }
 }
@@ -525,6 +539,18 @@ pub fn report_order(a: (Millis, &str, &str, &str), b: (Millis, &str, &str, &str)
         .then_with(|| text_order(a.1, b.1))
         .then_with(|| text_order(a.2, b.2))
         .then_with(|| text_order(a.3, b.3))
+}
+
+/// Each metric of the catalog's place (by its index) among them in
+/// [`report_order`]: comparing two places is comparing the two names.
+pub fn metric_ranks(catalog: &Catalog) -> Vec<usize> {
+    let mut by_name: Vec<usize> = (0..catalog.metrics.len()).collect();
+    by_name.sort_by(|&a, &b| text_order(&catalog.metrics[a].name, &catalog.metrics[b].name));
+    let mut ranks = vec![0; by_name.len()];
+    for (rank, metric) in by_name.into_iter().enumerate() {
+        ranks[metric] = rank;
+    }
+    ranks
 }
 
 /// The metric names an event of this type completes.

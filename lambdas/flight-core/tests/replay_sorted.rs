@@ -1,12 +1,15 @@
-//! `flightctl replay --in-memory` (issue 13) writes each data point's line
-//! once and sorts the points beside them, instead of building and sorting a
-//! measurement per point: its output must be, byte for byte and in order,
-//! the lines of `replay_sources`' measurements, and its rejections and
-//! counts the same, for input in any order, with and without an
+//! `flightctl replay --in-memory` (issue 13) sorts the data points and
+//! writes each one's line as it hands it over, instead of building and
+//! sorting a measurement per point: its output must be, byte for byte and in
+//! order, the lines of `replay_sources`' measurements, and its rejections
+//! and counts the same, for input in any order, with and without an
 //! environment, over several files, and with entries refused among them.
+//! Both put the events in order of aggregate first; the engine measuring
+//! the whole set of events at once is the reference for that.
 
-use flight_core::engine::write_measurement;
-use flight_core::replay::{replay_sorted, replay_sources, SortedOutcome};
+use flight_core::engine::{measure_all, sort_measurements, write_measurement};
+use flight_core::envelope::Event;
+use flight_core::replay::{entry_to_event, replay_sorted, replay_sources, SortedOutcome};
 use flight_core::Catalog;
 use flight_testkit::clock::NOW;
 use flight_testkit::fixtures::catalog;
@@ -107,6 +110,41 @@ fn in_memory_lines_are_the_measurements_lines_in_their_order() {
             );
             assert_eq!(outcome.entries, entries_read);
         }
+    }
+}
+
+#[test]
+fn shuffled_entries_over_files_measure_as_the_whole_set_of_their_events_at_once() {
+    let catalog = catalog();
+    for seed in 10..13 {
+        let entries = shuffled_entries(seed);
+        // The reference: every event, read the slow way, measured together.
+        let mut events = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let read = entry_to_event(entry, &format!("replay-{}", i + 1), NOW)
+                .and_then(|e| Event::all_from_eventbridge(&e, &catalog).map_err(|r| r.to_string()));
+            events.extend(read.unwrap_or_default());
+        }
+        let mut whole = measure_all(&catalog, &events, None);
+        sort_measurements(&mut whole);
+        let mut text = Vec::new();
+        for m in &whole {
+            write_measurement(&mut text, m).expect("memory");
+            text.push(b'\n');
+        }
+        // An aggregate's events are spread over the three files.
+        let files: Vec<String> = entries
+            .chunks(entries.len() / 3 + 1)
+            .map(|part| Value::Array(part.to_vec()).to_string())
+            .collect();
+        let (got, outcome) = sorted(&catalog, &files, None);
+        assert!(whole.len() > 50, "seed {seed}: {} data points", whole.len());
+        assert_eq!(outcome.measurements, whole.len());
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(text).unwrap(),
+            "seed {seed}"
+        );
     }
 }
 

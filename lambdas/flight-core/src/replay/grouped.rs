@@ -124,7 +124,7 @@ pub fn replay_grouped<R: std::io::Read>(
                 }
             };
             // An AWS service event may become several events of one aggregate.
-            for event in events {
+            for (event, _) in events {
                 let same = open.first().is_some_and(|e| e.same_aggregate(&event));
                 if !same {
                     if closed.contains(&fnv1a(event.aggregate_id())) {

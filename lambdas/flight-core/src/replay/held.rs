@@ -19,7 +19,6 @@ use serde_json::{Map, Value};
 use crate::catalog::Catalog;
 use crate::engine::EventFacts;
 use crate::envelope::{Event, Millis, MAX_ID_BYTES};
-use crate::shard::FnvMap;
 use crate::time::parse_time_text;
 
 use super::detail::{unescape_payload, Detail};
@@ -35,17 +34,6 @@ pub struct Held {
 }
 
 impl Held {
-    /// Its aggregate id, shared.
-    pub(super) fn aggregate_rc(&self) -> Rc<str> {
-        self.aggregate_id.clone()
-    }
-
-    /// Shares `shared`, an equal aggregate id, instead of its own.
-    pub(super) fn share_aggregate(&mut self, shared: &Rc<str>) {
-        debug_assert_eq!(self.aggregate_id, *shared);
-        self.aggregate_id = shared.clone();
-    }
-
     /// Whether `other` is of the same aggregate (at once when the id is shared).
     pub(super) fn same_aggregate(&self, other: &Held) -> bool {
         Rc::ptr_eq(&self.aggregate_id, &other.aggregate_id)
@@ -81,12 +69,18 @@ pub struct Holder {
     /// Type names, by the index of their type in the catalog.
     types: Vec<Option<Rc<str>>>,
     last_aggregate: Option<Rc<str>>,
+    /// Every aggregate id held, one copy each, with its ordinal (in the
+    /// order of first appearance), when they are kept
+    /// ([`Holder::keeping_aggregates`]).
+    aggregates: Option<foldhash::HashMap<Rc<str>, usize>>,
+    /// The ordinal of the aggregate of the event held last, when kept.
+    last_ordinal: usize,
     payloads: HashMap<String, Rc<Map<String, Value>>>,
     empty: Rc<Map<String, Value>>,
     /// The payload held last: the next event's, most often, in grouped input.
     last_payload: Option<Rc<Map<String, Value>>>,
     /// Payloads of details read where they lie, by their bytes there.
-    lying: FnvMap<Box<[u8]>, Checked>,
+    lying: foldhash::HashMap<Box<[u8]>, Checked>,
     /// The empty payload of a detail without one.
     no_payload: Checked,
     /// A payload's JSON text, unescaped.
@@ -102,6 +96,27 @@ struct Checked {
 }
 
 impl Holder {
+    /// A holder that keeps one copy of every aggregate id it holds, so that
+    /// the events of an aggregate share it whatever their order (replay in
+    /// memory); the default shares an id between consecutive events only.
+    pub fn keeping_aggregates() -> Self {
+        Holder {
+            aggregates: Some(foldhash::HashMap::default()),
+            ..Holder::default()
+        }
+    }
+
+    /// The ordinal of the aggregate of the event held last (0 for the
+    /// first aggregate held, and so on), when aggregate ids are kept.
+    pub fn last_aggregate_ordinal(&self) -> usize {
+        self.last_ordinal
+    }
+
+    /// How many aggregates were held, when aggregate ids are kept.
+    pub fn aggregates_held(&self) -> usize {
+        self.aggregates.as_ref().map_or(0, |kept| kept.len())
+    }
+
     /// The held form of an event of `catalog`.
     pub fn hold(&mut self, catalog: &Catalog, event: Event) -> Held {
         let index = catalog
@@ -185,16 +200,29 @@ impl Holder {
             .clone()
     }
 
-    /// The aggregate id, shared with the event held before when it is the same.
+    /// The aggregate id, shared with the event held before when it is the
+    /// same, or with every event of the aggregate when ids are kept.
     fn shared_aggregate(&mut self, id: &str) -> Rc<str> {
-        match &self.last_aggregate {
-            Some(last) if **last == *id => last.clone(),
-            _ => {
-                let shared: Rc<str> = id.into();
-                self.last_aggregate = Some(shared.clone());
-                shared
-            }
+        if let Some(last) = self.last_aggregate.as_ref().filter(|last| ***last == *id) {
+            return last.clone();
         }
+        let shared: Rc<str> = match &mut self.aggregates {
+            Some(kept) => match kept.get_key_value(id) {
+                Some((shared, &ordinal)) => {
+                    self.last_ordinal = ordinal;
+                    shared.clone()
+                }
+                None => {
+                    let shared: Rc<str> = id.into();
+                    self.last_ordinal = kept.len();
+                    kept.insert(shared.clone(), kept.len());
+                    shared
+                }
+            },
+            None => id.into(),
+        };
+        self.last_aggregate = Some(shared.clone());
+        shared
     }
 
     fn payload(&mut self, payload: Map<String, Value>) -> Rc<Map<String, Value>> {

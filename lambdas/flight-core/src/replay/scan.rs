@@ -43,6 +43,15 @@ enum DetailRead<'a> {
 }
 
 impl QuickReader {
+    /// A reader whose events share one copy of each aggregate id, whatever
+    /// their order ([`Holder::keeping_aggregates`]).
+    pub fn keeping_aggregates() -> Self {
+        QuickReader {
+            holder: Holder::keeping_aggregates(),
+            ..QuickReader::default()
+        }
+    }
+
     /// The held event of the entry at the start of `bytes` and the entry's
     /// length in bytes; `None` when the entry is to be read the general way.
     pub fn read(&mut self, catalog: &Catalog, bytes: &[u8]) -> Option<(Held, usize)> {
@@ -109,6 +118,18 @@ impl QuickReader {
     /// (the rest were unescaped first, or read the general way).
     pub fn details_read_in_place(&self) -> usize {
         self.in_place
+    }
+
+    /// The ordinal of the aggregate of the event held last, in the order
+    /// of first appearance, when aggregate ids are kept
+    /// ([`QuickReader::keeping_aggregates`]).
+    pub fn last_aggregate_ordinal(&self) -> usize {
+        self.holder.last_aggregate_ordinal()
+    }
+
+    /// How many aggregates were held, when aggregate ids are kept.
+    pub fn aggregates_held(&self) -> usize {
+        self.holder.aggregates_held()
     }
 
     /// The held form of an event read the general way.

@@ -2,17 +2,18 @@
 //! [`replay_sources`](super::replay_sources) measures them and handed over
 //! as their lines in its order ([`sort_measurements`](crate::engine::sort_measurements):
 //! time, metric, aggregate, event), without a [`Measurement`](crate::engine::Measurement)
-//! per data point: each point's line is written once into one buffer
-//! ([`Point::write_line`](crate::engine::Point::write_line), the same bytes),
-//! and the points are sorted beside it ([`report_order`]).
+//! per data point: the points, borrowed from the held events, are sorted
+//! ([`report_order`]) and each one's line is written as it is handed over
+//! ([`Point::write_line`](crate::engine::Point::write_line), the same bytes).
 
 use std::io;
 
-use crate::catalog::Catalog;
-use crate::engine::{for_each_point, report_order, EventFacts};
+use crate::catalog::{Catalog, Metric};
+use crate::engine::{for_each_point, metric_ranks, report_order, EventFacts, Point};
 use crate::envelope::Millis;
 
-use super::{read_aggregates, EntryRejection, ReadError};
+use super::in_memory::read_aggregates;
+use super::{EntryRejection, Held, ReadError};
 
 /// What an in-memory replay handed over.
 #[derive(Debug, Clone, Default)]
@@ -35,16 +36,6 @@ pub enum SortedError {
     Emit(io::Error),
 }
 
-/// A data point's line in the buffer, and its place in the order.
-struct Line<'a> {
-    time: Millis,
-    metric: &'a str,
-    aggregate_id: &'a str,
-    event_id: &'a str,
-    start: usize,
-    end: usize,
-}
-
 /// Replays entry files read from `sources` (name, reader), in order, as
 /// [`replay_sources`](super::replay_sources) does (any order of entries,
 /// every event held until the input ends), and passes each measurement's
@@ -57,37 +48,64 @@ pub fn replay_sorted<R: io::Read>(
     mut emit: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<SortedOutcome, SortedError> {
     let (aggregates, read) = read_aggregates(catalog, sources, now)?;
-    let mut text = Vec::new();
-    let mut lines: Vec<Line<'_>> = Vec::new();
-    for events in &aggregates {
+    let mut points: Vec<Point<'_, Held>> = Vec::with_capacity(read.entries);
+    // Each point's time and metric's place in the report order, beside the
+    // point's index: most comparisons end there, without reading the point.
+    let mut order: Vec<(Millis, usize, usize)> = Vec::with_capacity(read.entries);
+    let ranks = metric_ranks(catalog);
+    // The rank of the metric of the point before (most often this one's).
+    let mut last: Option<(&Metric, usize)> = None;
+    for events in aggregates.iter() {
         for_each_point(catalog, events, environment, |point| {
-            let start = text.len();
-            point.write_line(&mut text)?;
-            text.push(b'\n');
-            lines.push(Line {
-                time: point.event.time(),
-                metric: &point.metric.name,
-                aggregate_id: point.event.aggregate_id(),
-                event_id: point.event.event_id(),
-                start,
-                end: text.len(),
-            });
-            Ok(())
+            let rank = match last {
+                Some((metric, rank)) if std::ptr::eq(metric, point.metric) => rank,
+                _ => {
+                    let index = catalog
+                        .metrics
+                        .iter()
+                        .position(|m| std::ptr::eq(m, point.metric));
+                    let rank = index.map_or(usize::MAX, |index| ranks[index]);
+                    last = Some((point.metric, rank));
+                    rank
+                }
+            };
+            order.push((point.event.time(), rank, points.len()));
+            points.push(point);
+            Ok::<_, std::convert::Infallible>(())
         })
-        .map_err(SortedError::Emit)?;
+        .unwrap_or_else(|never| match never {});
     }
     // The key is a data point's identity, so an unstable sort gives the one order.
-    lines.sort_unstable_by(|a, b| {
-        report_order(
-            (a.time, a.metric, a.aggregate_id, a.event_id),
-            (b.time, b.metric, b.aggregate_id, b.event_id),
-        )
+    order.sort_unstable_by(|&(a_time, a_rank, a), &(b_time, b_rank, b)| {
+        (a_time, a_rank).cmp(&(b_time, b_rank)).then_with(|| {
+            let (a, b) = (&points[a], &points[b]);
+            report_order(
+                (
+                    a_time,
+                    &a.metric.name,
+                    a.event.aggregate_id(),
+                    a.event.event_id(),
+                ),
+                (
+                    b_time,
+                    &b.metric.name,
+                    b.event.aggregate_id(),
+                    b.event.event_id(),
+                ),
+            )
+        })
     });
-    for line in &lines {
-        emit(&text[line.start..line.end]).map_err(SortedError::Emit)?;
+    let mut line = Vec::with_capacity(512);
+    for &(_, _, index) in &order {
+        line.clear();
+        points[index]
+            .write_line(&mut line)
+            .map_err(SortedError::Emit)?;
+        line.push(b'\n');
+        emit(&line).map_err(SortedError::Emit)?;
     }
     Ok(SortedOutcome {
-        measurements: lines.len(),
+        measurements: order.len(),
         rejections: read.rejections,
         entries: read.entries,
     })
