@@ -34,6 +34,17 @@ pub enum SortedError {
     /// The caller could not take a line (e.g. stdout closed).
     #[error("cannot write the measurements: {0}")]
     Emit(io::Error),
+    /// More data points than an in-memory replay numbers (`u32::MAX`).
+    #[error("more than {} data points to sort in memory: replay the input grouped by aggregate (streamed), or in parts", u32::MAX)]
+    TooManyPoints,
+}
+
+/// A data point as the sort holds it: a [`Point`] without the environment,
+/// which is the same for all (24 bytes instead of 40).
+struct Found<'a> {
+    metric: &'a Metric,
+    event: &'a Held,
+    value: f64,
 }
 
 /// Replays entry files read from `sources` (name, reader), in order, as
@@ -48,13 +59,13 @@ pub fn replay_sorted<R: io::Read>(
     mut emit: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<SortedOutcome, SortedError> {
     let (aggregates, read) = read_aggregates(catalog, sources, now)?;
-    let mut points: Vec<Point<'_, Held>> = Vec::with_capacity(read.entries);
+    let mut points: Vec<Found<'_>> = Vec::with_capacity(read.entries);
     // Each point's time and metric's place in the report order, beside the
     // point's index: most comparisons end there, without reading the point.
-    let mut order: Vec<(Millis, usize, usize)> = Vec::with_capacity(read.entries);
+    let mut order: Vec<(Millis, u32, u32)> = Vec::with_capacity(read.entries);
     let ranks = metric_ranks(catalog);
     // The rank of the metric of the point before (most often this one's).
-    let mut last: Option<(&Metric, usize)> = None;
+    let mut last: Option<(&Metric, u32)> = None;
     for events in aggregates.iter() {
         for_each_point(catalog, events, environment, |point| {
             let rank = match last {
@@ -64,21 +75,27 @@ pub fn replay_sorted<R: io::Read>(
                         .metrics
                         .iter()
                         .position(|m| std::ptr::eq(m, point.metric));
-                    let rank = index.map_or(usize::MAX, |index| ranks[index]);
+                    let rank = index.map_or(u32::MAX, |index| {
+                        u32::try_from(ranks[index]).unwrap_or(u32::MAX)
+                    });
                     last = Some((point.metric, rank));
                     rank
                 }
             };
-            order.push((point.event.time(), rank, points.len()));
-            points.push(point);
-            Ok::<_, std::convert::Infallible>(())
-        })
-        .unwrap_or_else(|never| match never {});
+            let index = u32::try_from(points.len()).map_err(|_| SortedError::TooManyPoints)?;
+            order.push((point.event.time(), rank, index));
+            points.push(Found {
+                metric: point.metric,
+                event: point.event,
+                value: point.value,
+            });
+            Ok::<(), SortedError>(())
+        })?;
     }
     // The key is a data point's identity, so an unstable sort gives the one order.
     order.sort_unstable_by(|&(a_time, a_rank, a), &(b_time, b_rank, b)| {
         (a_time, a_rank).cmp(&(b_time, b_rank)).then_with(|| {
-            let (a, b) = (&points[a], &points[b]);
+            let (a, b) = (&points[a as usize], &points[b as usize]);
             report_order(
                 (
                     a_time,
@@ -98,9 +115,18 @@ pub fn replay_sorted<R: io::Read>(
     let mut line = Vec::with_capacity(512);
     for &(_, _, index) in &order {
         line.clear();
-        points[index]
-            .write_line(&mut line)
-            .map_err(SortedError::Emit)?;
+        let Found {
+            metric,
+            event,
+            value,
+        } = points[index as usize];
+        let point = Point {
+            metric,
+            event,
+            value,
+            environment,
+        };
+        point.write_line(&mut line).map_err(SortedError::Emit)?;
         line.push(b'\n');
         emit(&line).map_err(SortedError::Emit)?;
     }
