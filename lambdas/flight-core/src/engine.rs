@@ -330,15 +330,12 @@ pub fn for_each_point<'a, E: EventFacts, X>(
     environment: Option<&'a str>,
     mut each: impl FnMut(Point<'a, E>) -> Result<(), X>,
 ) -> Result<(), X> {
-    // An aggregate of a few events has a few points: no allocation for them.
+    // An aggregate of a few events has a few points: no allocation for them
+    // (and the environment, the same for all, not moved by the sort).
     let mut points: SmallVec<[(&Metric, &E, f64); 8]> = SmallVec::new();
-    for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
-        for_each_value(metric, events, |event, value| {
-            if let Some(value) = value {
-                points.push((metric, event, value));
-            }
-        });
-    }
+    for_each_point_unsorted(catalog, events, None, |p| {
+        points.push((p.metric, p.event, p.value))
+    });
     points.sort_unstable_by(|(m, a, _), (n, b, _)| {
         report_order(
             (a.time(), &m.name, a.aggregate_id(), a.event_id()),
@@ -353,6 +350,29 @@ pub fn for_each_point<'a, E: EventFacts, X>(
             environment,
         })
     })
+}
+
+/// [`for_each_point`]'s data points in the order the engine finds them
+/// (by metric, then timeline), for a caller that sorts the points of many
+/// sets together (replay in memory) and would only sort them twice.
+pub fn for_each_point_unsorted<'a, E: EventFacts>(
+    catalog: &'a Catalog,
+    events: &'a [E],
+    environment: Option<&'a str>,
+    mut each: impl FnMut(Point<'a, E>),
+) {
+    for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
+        for_each_value(metric, events, |event, value| {
+            if let Some(value) = value {
+                each(Point {
+                    metric,
+                    event,
+                    value,
+                    environment,
+                });
+            }
+        });
+    }
 }
 
 /// The metrics (indexes, ascending) that some event of the set completes:

@@ -9,7 +9,7 @@
 use std::io;
 
 use crate::catalog::{Catalog, Metric};
-use crate::engine::{for_each_point, metric_ranks, report_order, EventFacts, Point};
+use crate::engine::{for_each_point_unsorted, metric_ranks, report_order, EventFacts, Point};
 use crate::envelope::Millis;
 
 use super::in_memory::read_aggregates;
@@ -67,7 +67,9 @@ pub fn replay_sorted<R: io::Read>(
     // The rank of the metric of the point before (most often this one's).
     let mut last: Option<(&Metric, u32)> = None;
     for events in aggregates.iter() {
-        for_each_point(catalog, events, environment, |point| {
+        // Each aggregate's points in the engine's order: the sort below
+        // puts them all in the report's.
+        for_each_point_unsorted(catalog, events, environment, |point| {
             let rank = match last {
                 Some((metric, rank)) if std::ptr::eq(metric, point.metric) => rank,
                 _ => {
@@ -82,15 +84,17 @@ pub fn replay_sorted<R: io::Read>(
                     rank
                 }
             };
-            let index = u32::try_from(points.len()).map_err(|_| SortedError::TooManyPoints)?;
-            order.push((point.event.time(), rank, index));
+            // Wraps only past u32::MAX points, refused below before any use.
+            order.push((point.event.time(), rank, points.len() as u32));
             points.push(Found {
                 metric: point.metric,
                 event: point.event,
                 value: point.value,
             });
-            Ok::<(), SortedError>(())
-        })?;
+        });
+        if u32::try_from(points.len()).is_err() {
+            return Err(SortedError::TooManyPoints);
+        }
     }
     // The key is a data point's identity, so an unstable sort gives the one order.
     order.sort_unstable_by(|&(a_time, a_rank, a), &(b_time, b_rank, b)| {
