@@ -3,7 +3,7 @@
 //! ([`measure_all`]), which the service's incremental path agrees with. Each
 //! file's bytes are dropped once its entries are read, and the events are
 //! held compactly, in one list put in order of aggregate ([`in_memory`]), so
-//! a million events replay in about 175 MiB (README, Performance). Input
+//! a million events replay in about 170 MiB (README, Performance). Input
 //! grouped by aggregate can be streamed instead, one aggregate held at a
 //! time ([`replay_grouped`]).
 
