@@ -14,9 +14,7 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use crate::catalog::{Catalog, Metric, MetricKind, LATE_EVENTS_METRIC};
-use crate::envelope::{
-    partition_texts, partition_value, quantities_of, test_run_id_of, Event, Millis,
-};
+use crate::envelope::{partition_text, quantity_of, test_run_id_of, Event, Millis};
 
 mod point;
 pub use point::Point;
@@ -163,8 +161,11 @@ pub fn is_span(metric: &Metric) -> bool {
 
 /// The value of a data point that depends on its event alone (count, value, ratio).
 pub fn immediate_value(metric: &Metric, event: &impl EventFacts) -> Option<f64> {
-    let quantities = quantities_of(event.payload(), metric).ok()?;
-    metric.kind.immediate_value(&quantities)
+    let payload = event.payload();
+    let quantity = metric.kind.quantity();
+    metric
+        .kind
+        .immediate_value(|field| quantity_of(payload, field, quantity?))
 }
 
 /// The dimensions of a metric's data point completed by `event`.
@@ -465,7 +466,7 @@ fn for_each_value<'a, E: EventFacts + 'a>(
     }
 }
 
-/// A partition's fields and values ([`partition_texts`]; none where they
+/// A partition's fields and values ([`partition_texts`](crate::envelope::partition_texts); none where they
 /// cannot be read), without an allocation for the commonest, one field or none.
 pub(crate) enum Partition<'a> {
     AtMostOne(Option<(&'a str, Cow<'a, str>)>),
@@ -478,11 +479,15 @@ impl<'a> Partition<'a> {
         match metric.partition_by.as_slice() {
             [] => Partition::AtMostOne(None),
             [field] => Partition::AtMostOne(
-                partition_value(payload, metric, field)
-                    .ok()
-                    .map(|value| (field.as_str(), value)),
+                partition_text(payload, field).map(|value| (field.as_str(), value)),
             ),
-            _ => Partition::Several(partition_texts(payload, metric).unwrap_or_default()),
+            fields => Partition::Several(
+                fields
+                    .iter()
+                    .map(|field| Some((field.as_str(), partition_text(payload, field)?)))
+                    .collect::<Option<_>>()
+                    .unwrap_or_default(),
+            ),
         }
     }
 

@@ -68,43 +68,13 @@ pub fn due_shard(aggregate_id: &str) -> u64 {
     fnv1a(aggregate_id.as_bytes()) % DUE_SHARDS
 }
 
+/// FNV-1a, 64-bit: the due shard's hash (stable across processes and
+/// versions: a due event's shard is written into the store).
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    Fnv::default().fold(bytes)
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
-
-/// FNV-1a as a [`std::hash::Hasher`], for maps of short trusted keys (the
-/// catalog's type names): a few instructions a byte where the default
-/// hasher takes hundreds a key.
-#[derive(Clone, Copy)]
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn fold(mut self, bytes: &[u8]) -> u64 {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = self.fold(bytes);
-    }
-}
-
-/// A `HashMap` hashed with [`Fnv`].
-pub(crate) type FnvMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// One of `of` parallel settle invocations: it sweeps the shards `s` with
 /// `s % of == index`.

@@ -37,7 +37,14 @@ pub fn parse_time(field: &str, value: &Value) -> Result<Millis, Rejection> {
 
 /// [`parse_time`] of a JSON string's text.
 pub fn parse_time_text(field: &str, text: &str) -> Result<Millis, Rejection> {
-    let s = text.trim();
+    // Most texts have no space to trim: both ends are ASCII, not whitespace.
+    let bare = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = text.as_bytes();
+    let s = if bare(bytes.first()) && bare(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    };
     if let Some(millis) = parse_utc(s) {
         return in_range(field, millis, s);
     }
@@ -126,21 +133,19 @@ impl TimeText {
         let (days, in_day) = (millis.div_euclid(DAY), millis.rem_euclid(DAY));
         let (year, month, day) = civil_from_days(days);
         let second = in_day / 1000;
-        for divisor in [1000, 100, 10, 1] {
-            text.push(digit(year / divisor));
-        }
-        let parts = [
-            (month, b'-'),
-            (day, b'-'),
-            (second / 3600, b'T'),
-            (second / 60 % 60, b':'),
-            (second % 60, b':'),
-        ];
-        for (value, before) in parts {
-            text.push(before);
-            text.push(digit(value / 10));
-            text.push(digit(value));
-        }
+        // The fixed part, `YYYY-MM-DDTHH:MM:SS`, at its places (in range: 0 <= year <= 9999).
+        let two = |value: i64| [digit(value / 10), digit(value)];
+        let ([y0, y1], [y2, y3]) = (two(year / 100), two(year));
+        let [mo0, mo1] = two(month);
+        let [d0, d1] = two(day);
+        let [h0, h1] = two(second / 3600);
+        let [mi0, mi1] = two(second / 60 % 60);
+        let [s0, s1] = two(second % 60);
+        text.bytes[..19].copy_from_slice(&[
+            y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0,
+            s1,
+        ]);
+        text.len = 19;
         let fraction = in_day % 1000;
         if fraction != 0 {
             text.push(b'.');
@@ -188,31 +193,31 @@ const DAY: Millis = 86_400_000;
 /// leap seconds, lower-case separators). Fraction digits beyond the
 /// millisecond are truncated, as `chrono`'s path truncates them.
 fn parse_utc(s: &str) -> Option<Millis> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+    let (head, rest) = s.as_bytes().split_first_chunk::<19>()?;
+    let [y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1] =
+        *head
+    else {
         return None;
-    }
-    if b[16] != b':' || *b.last()? != b'Z' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        b[range].iter().try_fold(0i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
     };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    let fraction = &b[19..b.len() - 1];
+    let (&b'Z', fraction) = rest.split_last()? else {
+        return None;
+    };
+    let digit = |c: u8| {
+        let d = c.wrapping_sub(b'0');
+        (d < 10).then_some(i64::from(d))
+    };
+    let two = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
+    let year = two(y0, y1)? * 100 + two(y2, y3)?;
+    let (month, day) = (two(mo0, mo1)?, two(d0, d1)?);
+    let (hour, minute, second) = (two(h0, h1)?, two(mi0, mi1)?, two(s0, s1)?);
     let millis = match fraction {
         [] => 0,
         [b'.', digits @ ..] if !digits.is_empty() && digits.len() <= 9 => {
             let mut ms = 0;
             for (i, &c) in digits.iter().enumerate() {
-                if !c.is_ascii_digit() {
-                    return None;
-                }
+                let d = digit(c)?;
                 if i < 3 {
-                    ms = ms * 10 + i64::from(c - b'0');
+                    ms = ms * 10 + d;
                 }
             }
             ms * [100, 10, 1][digits.len().min(3) - 1]

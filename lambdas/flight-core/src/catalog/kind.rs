@@ -7,6 +7,7 @@
 //! one: adding a kind makes the compiler list each thing to decide about it.
 
 use serde::Deserialize;
+use smallvec::SmallVec;
 
 use super::model::{Quantity, Role};
 use super::parse::{Issues, RawMetric};
@@ -224,14 +225,17 @@ impl MetricKind {
 
     /// The event types of a span metric with the role each plays; empty for
     /// a kind whose data point depends on its completing event alone.
-    pub fn span_roles(&self) -> Vec<(&str, Role)> {
+    /// (Without an allocation: the engine asks per aggregate.)
+    pub fn span_roles(&self) -> SmallVec<[(&str, Role); 2]> {
         match self {
-            MetricKind::Duration { start, end } => vec![(start, Role::Start), (end, Role::End)],
+            MetricKind::Duration { start, end } => {
+                SmallVec::from_buf([(start, Role::Start), (end, Role::End)])
+            }
             MetricKind::Occurrences { counted, end } => {
-                vec![(counted, Role::Counted), (end, Role::End)]
+                SmallVec::from_buf([(counted, Role::Counted), (end, Role::End)])
             }
             MetricKind::Count { .. } | MetricKind::Value { .. } | MetricKind::Ratio { .. } => {
-                Vec::new()
+                SmallVec::new()
             }
         }
     }
@@ -319,9 +323,9 @@ impl MetricKind {
     }
 
     /// The value of a data point that depends on its event alone (count,
-    /// value, ratio), from the event's quantities (see [`Self::value_fields`]).
-    pub fn immediate_value(&self, quantities: &[(String, f64)]) -> Option<f64> {
-        let read = |field: &String| quantities.iter().find(|(f, _)| f == field).map(|(_, q)| *q);
+    /// value, ratio), each of its [`Self::value_fields`] read by `read`;
+    /// `None` if one does not read.
+    pub fn immediate_value(&self, read: impl Fn(&str) -> Option<f64>) -> Option<f64> {
         match self {
             MetricKind::Count { .. } => Some(1.0),
             MetricKind::Value { field, .. } => read(field),
@@ -331,9 +335,12 @@ impl MetricKind {
                 scale,
                 ..
             } => {
-                let sum = |fields: &[String]| -> f64 { fields.iter().filter_map(read).sum() };
-                let denominator = sum(denominator);
-                (denominator != 0.0).then(|| sum(numerator) / denominator * scale)
+                // Every field must read (as a metric's `value_fields` all must).
+                let sum = |fields: &[String]| -> Option<f64> {
+                    fields.iter().map(|field| read(field)).sum()
+                };
+                let (numerator, denominator) = (sum(numerator)?, sum(denominator)?);
+                (denominator != 0.0).then(|| numerator / denominator * scale)
             }
             MetricKind::Duration { .. } | MetricKind::Occurrences { .. } => None,
         }

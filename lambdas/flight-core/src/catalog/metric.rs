@@ -1,7 +1,7 @@
 //! Checking one metric as written: its name, unit, kind-specific keys, the
 //! event types it names, and the payload fields it reads.
 
-use crate::shard::FnvMap;
+use super::model::NameMap;
 
 use super::model::{EventType, Metric};
 use super::parse::{suggest, valid_name, Issues, RawMetric};
@@ -12,7 +12,7 @@ pub(super) fn build(
     i: usize,
     raw: RawMetric,
     types: &[EventType],
-    names: &FnvMap<String, usize>,
+    names: &NameMap,
     issues: &mut Issues<'_>,
 ) -> Option<Metric> {
     let path = format!("metrics[{i}]");
@@ -122,7 +122,7 @@ fn check_fields(
     path: &str,
     metric: &Metric,
     types: &[EventType],
-    names: &FnvMap<String, usize>,
+    names: &NameMap,
     issues: &mut Issues<'_>,
 ) {
     let mut seen = Vec::new();

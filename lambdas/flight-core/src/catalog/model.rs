@@ -5,11 +5,14 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::shard::FnvMap;
-
 use super::alerting::{Alerting, SloAlerting};
 use super::kind::MetricKind;
 use super::period::Period;
+
+/// Event type names (canonical and aliases) to the index of their type:
+/// looked up per event by replay, so hashed with `foldhash` (a fixed seed:
+/// the catalog's behaviour does not vary per process).
+pub(crate) type NameMap = std::collections::HashMap<String, usize, foldhash::fast::FixedState>;
 
 /// A validated catalog.
 #[derive(Debug, Clone)]
@@ -24,7 +27,7 @@ pub struct Catalog {
     /// AWS service events mapped to event types (docs/aws-sources.md).
     pub sources: Vec<super::sources::Source>,
     /// Canonical names and aliases to the index of their event type.
-    pub(super) names: FnvMap<String, usize>,
+    pub(super) names: NameMap,
     /// Per event type (same index), what the metrics need of it.
     pub(super) plans: Vec<TypePlan>,
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::shard::FnvMap;
+use super::model::NameMap;
 
 use serde::Deserialize;
 
@@ -214,11 +214,8 @@ fn build(raw: RawCatalog, issues: &mut Issues<'_>) -> Catalog {
     }
 }
 
-fn event_types(
-    raw: Vec<RawEventType>,
-    issues: &mut Issues<'_>,
-) -> (Vec<EventType>, FnvMap<String, usize>) {
-    let mut names: FnvMap<String, usize> = FnvMap::default();
+fn event_types(raw: Vec<RawEventType>, issues: &mut Issues<'_>) -> (Vec<EventType>, NameMap) {
+    let mut names = NameMap::default();
     let mut event_types = Vec::new();
     for (i, raw_type) in raw.into_iter().enumerate() {
         let path = format!("event_types[{i}]");

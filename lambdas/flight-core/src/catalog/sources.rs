@@ -169,7 +169,7 @@ impl OneOrMany {
 pub(super) fn build(
     raw: Vec<RawSource>,
     types: &[EventType],
-    names: &crate::shard::FnvMap<String, usize>,
+    names: &super::model::NameMap,
     metrics: &[Metric],
     issues: &mut Issues<'_>,
 ) -> Vec<Source> {

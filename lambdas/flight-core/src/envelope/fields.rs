@@ -20,13 +20,25 @@ const CLOUDWATCH_SMALLEST: f64 = 8.515_920e-109;
 /// The largest magnitude CloudWatch takes.
 const CLOUDWATCH_LARGEST: f64 = 1.174_271e108;
 
+/// How many ids a comma-separated list holds: its parts that are not blank
+/// (at once for a part with a visible ASCII character, the common case;
+/// Unicode's whitespace otherwise, as `str::trim` has it).
+fn id_list_len(list: &str) -> usize {
+    let blank = |id: &[u8]| {
+        !id.iter().any(u8::is_ascii_graphic)
+            && std::str::from_utf8(id).map_or(true, |id| id.trim().is_empty())
+    };
+    list.as_bytes()
+        .split(|&b| b == b',')
+        .filter(|id| !blank(id))
+        .count()
+}
+
 pub(super) fn read_quantity(value: &Value, quantity: Quantity) -> Result<f64, String> {
     let number = match (quantity, value) {
         (Quantity::Number, Value::Number(n)) => n.as_f64(),
         (Quantity::Number, Value::String(s)) => s.trim().parse::<f64>().ok(),
-        (Quantity::IdList, Value::String(s)) => {
-            Some(s.split(',').filter(|id| !id.trim().is_empty()).count() as f64)
-        }
+        (Quantity::IdList, Value::String(s)) => Some(id_list_len(s) as f64),
         (Quantity::IdList, Value::Array(ids)) => Some(ids.len() as f64),
         (Quantity::Number, other) => {
             return Err(format!("expected a number, got {}", describe(other)))
@@ -188,4 +200,26 @@ pub(super) fn event_time(
         "detail.time",
         "missing (give `time` as RFC 3339 or epoch seconds; `timestamp` is accepted too)",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_list_len;
+
+    #[test]
+    fn an_id_list_counts_its_parts_that_are_not_blank_as_trim_has_blank() {
+        for list in [
+            "",
+            "i-01",
+            "i-01,i-02,i-03",
+            " i-01 , ,i-02,",
+            ",,,",
+            "\u{a0},i-01,\u{2003}\t",
+            "é,\u{a0}x\u{a0}, \n ",
+        ] {
+            let by_trim = list.split(',').filter(|id| !id.trim().is_empty()).count();
+            assert_eq!(id_list_len(list), by_trim, "{list:?}");
+        }
+        assert_eq!(id_list_len("\u{a0},i-01,\u{2003}\t"), 1);
+    }
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{Catalog, Metric};
+use crate::catalog::{Catalog, Metric, Quantity};
 use fields::{content_id, event_time, id_field, integer, read_quantity, resolve_type};
 
 pub use crate::rejection::Rejection;
@@ -214,7 +214,10 @@ impl Event {
                 let quantities = self.quantities(metric)?;
                 // A value CloudWatch refuses would fail every PutMetricData
                 // that carries it, and with it the rest of its batch, forever.
-                if let Some(value) = metric.kind.immediate_value(&quantities) {
+                if let Some(value) = metric
+                    .kind
+                    .immediate_value(|field| quantity_in(&quantities, field))
+                {
                     if !cloudwatch_accepts(value) {
                         let fields = metric
                             .kind
@@ -278,17 +281,28 @@ pub fn partition_texts<'a>(
         .collect()
 }
 
+/// A partition field's value when it is one (a string of 1 to
+/// [`MAX_ID_BYTES`] bytes, or a number's text); `None` otherwise, without
+/// the rejection [`partition_value`] builds (the engine, which skips such
+/// events, reads every event's partition).
+pub fn partition_text<'a>(payload: &'a Map<String, Value>, field: &str) -> Option<Cow<'a, str>> {
+    match payload.get(field)? {
+        Value::String(s) if !s.is_empty() && s.len() <= MAX_ID_BYTES => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        _ => None,
+    }
+}
+
 /// The value of one of `metric`'s `partition_by` fields ([`partition_texts`]).
 pub fn partition_value<'a>(
     payload: &'a Map<String, Value>,
     metric: &Metric,
     field: &str,
 ) -> Result<Cow<'a, str>, Rejection> {
+    if let Some(text) = partition_text(payload, field) {
+        return Ok(text);
+    }
     match payload.get(field) {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => {
-            Ok(Cow::Borrowed(s.as_str()))
-        }
-        Some(Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
         Some(Value::String(_)) => Err(reject(
             format!("detail.payload.{field}"),
             format!(
@@ -309,6 +323,18 @@ pub fn partition_value<'a>(
             format!("missing; {} partitions by it", metric.name),
         )),
     }
+}
+
+/// One payload field read as `quantity` ([`quantities_of`] reads each of a
+/// metric's so); `None` when it is missing or unreadable, without the
+/// rejection (the engine, which skips such events, reads every event's).
+pub fn quantity_of(payload: &Map<String, Value>, field: &str, quantity: Quantity) -> Option<f64> {
+    read_quantity(payload.get(field)?, quantity).ok()
+}
+
+/// The quantity of `field` among those [`quantities_of`] read.
+fn quantity_in(quantities: &[(String, f64)], field: &str) -> Option<f64> {
+    quantities.iter().find(|(f, _)| f == field).map(|(_, q)| *q)
 }
 
 /// Reads the payload quantities a value or ratio metric needs, as a map of field to number.

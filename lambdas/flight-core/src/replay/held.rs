@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use compact_str::CompactString;
+
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
@@ -26,7 +28,8 @@ use super::detail::{unescape_payload, Detail};
 /// An event as replay holds it until its aggregate is measured.
 #[derive(Debug, Clone)]
 pub struct Held {
-    event_id: Box<str>,
+    /// Inline up to 24 bytes (most ids): no allocation of its own.
+    event_id: CompactString,
     event_type: Rc<str>,
     aggregate_id: Rc<str>,
     time: Millis,
@@ -127,7 +130,7 @@ impl Holder {
                 Some(index) => self.shared_type(catalog, index),
                 None => event.event_type.as_str().into(),
             },
-            event_id: event.event_id.into_boxed_str(),
+            event_id: CompactString::from(event.event_id),
             aggregate_id: self.shared_aggregate(&event.aggregate_id),
             time: event.time,
             payload: self.payload(event.payload),
@@ -140,7 +143,11 @@ impl Holder {
     /// reads and accepts or refuses.
     pub(super) fn hold_detail(&mut self, catalog: &Catalog, detail: &Detail<'_>) -> Option<Held> {
         let type_index = catalog.event_type_index(detail.event_type)?;
-        let valid_id = |id: &str| !id.trim().is_empty() && id.len() <= MAX_ID_BYTES;
+        // Not blank (at once when it starts with a visible ASCII character).
+        let valid_id = |id: &str| {
+            let visible = id.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+            (visible || !id.trim().is_empty()) && id.len() <= MAX_ID_BYTES
+        };
         if !(valid_id(detail.event_id) && valid_id(detail.aggregate_id)) {
             return None;
         }
@@ -180,7 +187,7 @@ impl Holder {
         }
         let payload = checked.payload.clone();
         Some(Held {
-            event_id: detail.event_id.into(),
+            event_id: CompactString::new(detail.event_id),
             event_type: self.shared_type(catalog, type_index),
             aggregate_id: self.shared_aggregate(detail.aggregate_id),
             time,
