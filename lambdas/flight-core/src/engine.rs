@@ -30,6 +30,26 @@ pub trait EventFacts {
     fn payload(&self) -> &Map<String, Value>;
 }
 
+/// An event's facts through a reference (replay in memory measures an
+/// aggregate from references to its events, where they lie).
+impl<T: EventFacts + ?Sized> EventFacts for &T {
+    fn event_type(&self) -> &str {
+        (**self).event_type()
+    }
+    fn aggregate_id(&self) -> &str {
+        (**self).aggregate_id()
+    }
+    fn event_id(&self) -> &str {
+        (**self).event_id()
+    }
+    fn time(&self) -> Millis {
+        (**self).time()
+    }
+    fn payload(&self) -> &Map<String, Value> {
+        (**self).payload()
+    }
+}
+
 impl EventFacts for Event {
     fn event_type(&self) -> &str {
         &self.event_type
@@ -334,8 +354,8 @@ pub fn for_each_point<'a, E: EventFacts, X>(
     // An aggregate of a few events has a few points: no allocation for them
     // (and the environment, the same for all, not moved by the sort).
     let mut points: SmallVec<[(&Metric, &E, f64); 8]> = SmallVec::new();
-    for_each_point_unsorted(catalog, events, None, |p| {
-        points.push((p.metric, p.event, p.value))
+    for_each_point_unsorted(catalog, events, |metric, event, value| {
+        points.push((metric, event, value))
     });
     points.sort_unstable_by(|(m, a, _), (n, b, _)| {
         report_order(
@@ -354,23 +374,19 @@ pub fn for_each_point<'a, E: EventFacts, X>(
 }
 
 /// [`for_each_point`]'s data points in the order the engine finds them
-/// (by metric, then timeline), for a caller that sorts the points of many
-/// sets together (replay in memory) and would only sort them twice.
-pub fn for_each_point_unsorted<'a, E: EventFacts>(
-    catalog: &'a Catalog,
-    events: &'a [E],
-    environment: Option<&'a str>,
-    mut each: impl FnMut(Point<'a, E>),
+/// (by metric, then timeline), each as its metric, event and value, for a
+/// caller that sorts the points of many sets together (replay in memory)
+/// and would only sort them twice. The metric is borrowed from the catalog
+/// and the event from the set, each for as long as it lives.
+pub fn for_each_point_unsorted<'c, 'e, E: EventFacts>(
+    catalog: &'c Catalog,
+    events: &'e [E],
+    mut each: impl FnMut(&'c Metric, &'e E, f64),
 ) {
     for metric in completed_metrics(catalog, events).map(|m| &catalog.metrics[m]) {
         for_each_value(metric, events, |event, value| {
             if let Some(value) = value {
-                each(Point {
-                    metric,
-                    event,
-                    value,
-                    environment,
-                });
+                each(metric, event, value);
             }
         });
     }

@@ -1,11 +1,11 @@
 //! Replay's reading of a whole input into memory ([`replay_sources`](super::replay_sources),
 //! `flightctl replay --in-memory`): every event is held, in one list, and
-//! once the input ends the list is put in order of aggregate, each
-//! aggregate's events together and in input order, so the engine measures
-//! an aggregate from one slice.
+//! once the input ends the events' indices are put in order of aggregate,
+//! each aggregate's together and in input order, so the engine measures an
+//! aggregate from the list of its events.
 //!
-//! Events are appended as they are read and moved once at the end (a
-//! counting sort by aggregate), rather than scattered into a list per
+//! Events are appended as they are read and their indices sorted once at
+//! the end (a counting sort by aggregate), rather than scattered into a list per
 //! aggregate as they come: a million generated events are 415,385
 //! aggregates, mostly of two or three events, and a list each (room for
 //! four at least) held more than the events did. The reader keeps one copy
@@ -22,68 +22,72 @@ use super::entries::EntriesError;
 use super::held::Held;
 use super::{chunks, held_events, EntryRejection, QuickReader, ReadError, ReplayOutcome};
 
-/// Held events in order of aggregate (module documentation).
+/// Held events by aggregate (module documentation).
 #[derive(Debug, Default)]
 pub(super) struct Aggregates {
+    /// In input order.
     events: Vec<Held>,
-    /// Where each aggregate's events end in `events` (none is empty).
+    /// The index of each event in `events`, in order of aggregate.
+    order: Vec<usize>,
+    /// Where each aggregate's events end in `order` (none is empty).
     ends: Vec<usize>,
 }
 
 impl Aggregates {
-    /// Each aggregate's events, in input order; the aggregates in order of
-    /// their earliest event.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &[Held]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.events[start..end])
+    /// Each aggregate's events, in input order, handed to `each`; the
+    /// aggregates in order of their earliest event.
+    pub(super) fn try_for_each<'a, X>(
+        &'a self,
+        mut each: impl FnMut(&[&'a Held]) -> Result<(), X>,
+    ) -> Result<(), X> {
+        let mut aggregate: Vec<&Held> = Vec::new();
+        let mut start = 0;
+        for &end in &self.ends {
+            aggregate.clear();
+            aggregate.extend(self.order[start..end].iter().map(|&i| &self.events[i]));
+            each(&aggregate)?;
+            start = end;
+        }
+        Ok(())
     }
 
-    /// `events` (in input order) put in order of aggregate: `aggregate[i]`
-    /// is the ordinal of event `i`'s aggregate, below `aggregates`.
-    fn group(mut events: Vec<Held>, mut aggregate: Vec<usize>, aggregates: usize) -> Aggregates {
+    /// `events` (in input order) by aggregate: `aggregate[i]` is the
+    /// ordinal of event `i`'s aggregate, below `aggregates`. The events stay
+    /// where they are (moving a million of them into aggregate order took
+    /// longer than reading each aggregate's where they lie).
+    fn group(events: Vec<Held>, aggregate: Vec<usize>, aggregates: usize) -> Aggregates {
         debug_assert_eq!(events.len(), aggregate.len());
         // The aggregates in order of their earliest event: the report's data
         // points, in time order, are then mostly near each other in memory.
         let place_of = places_by_earliest(&events, &aggregate, aggregates);
-        for a in &mut aggregate {
-            *a = place_of[*a];
-        }
         // Where each aggregate ends: the running count of the events of it
         // and of those before it.
         let mut ends = vec![0; aggregates];
         for &a in &aggregate {
-            ends[a] += 1;
+            ends[place_of[a]] += 1;
         }
         let mut end = 0;
         for count in &mut ends {
             end += *count;
             *count = end;
         }
-        // Each event's place: its aggregate's next, from the aggregate's start.
+        // Each event's index at its aggregate's next place (a counting sort).
         let mut next: Vec<usize> = std::iter::once(0).chain(ends.iter().copied()).collect();
-        let mut place: Vec<usize> = aggregate
-            .into_iter()
-            .map(|a| {
-                next[a] += 1;
-                next[a] - 1
-            })
-            .collect();
-        // Moved into place in one pass, following each cycle of the
-        // permutation: no second list of events.
-        for i in 0..events.len() {
-            while place[i] != i {
-                let to = place[i];
-                events.swap(i, to);
-                place.swap(i, to);
-            }
+        let mut order = vec![0; events.len()];
+        for (index, &a) in aggregate.iter().enumerate() {
+            let place = &mut next[place_of[a]];
+            order[*place] = index;
+            *place += 1;
         }
         // An aggregate met only in a file that turned out unreadable has no
         // events (its earliest is none: it is among the last).
         ends.dedup();
         ends.retain(|&end| end > 0);
-        Aggregates { events, ends }
+        Aggregates {
+            events,
+            order,
+            ends,
+        }
     }
 }
 

@@ -66,36 +66,34 @@ pub fn replay_sorted<R: io::Read>(
     let ranks = metric_ranks(catalog);
     // The rank of the metric of the point before (most often this one's).
     let mut last: Option<(&Metric, u32)> = None;
-    for events in aggregates.iter() {
+    aggregates.try_for_each(|events| {
         // Each aggregate's points in the engine's order: the sort below
         // puts them all in the report's.
-        for_each_point_unsorted(catalog, events, environment, |point| {
+        for_each_point_unsorted(catalog, events, |metric, event, value| {
             let rank = match last {
-                Some((metric, rank)) if std::ptr::eq(metric, point.metric) => rank,
+                Some((last, rank)) if std::ptr::eq(last, metric) => rank,
                 _ => {
-                    let index = catalog
-                        .metrics
-                        .iter()
-                        .position(|m| std::ptr::eq(m, point.metric));
+                    let index = catalog.metrics.iter().position(|m| std::ptr::eq(m, metric));
                     let rank = index.map_or(u32::MAX, |index| {
                         u32::try_from(ranks[index]).unwrap_or(u32::MAX)
                     });
-                    last = Some((point.metric, rank));
+                    last = Some((metric, rank));
                     rank
                 }
             };
             // Wraps only past u32::MAX points, refused below before any use.
-            order.push((point.event.time(), rank, points.len() as u32));
+            order.push((event.time(), rank, points.len() as u32));
             points.push(Found {
-                metric: point.metric,
-                event: point.event,
-                value: point.value,
+                metric,
+                event,
+                value,
             });
         });
-        if u32::try_from(points.len()).is_err() {
-            return Err(SortedError::TooManyPoints);
+        match u32::try_from(points.len()) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(SortedError::TooManyPoints),
         }
-    }
+    })?;
     // The key is a data point's identity, so an unstable sort gives the one order.
     order.sort_unstable_by(|&(a_time, a_rank, a), &(b_time, b_rank, b)| {
         (a_time, a_rank).cmp(&(b_time, b_rank)).then_with(|| {
