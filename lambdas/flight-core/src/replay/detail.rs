@@ -63,15 +63,14 @@ pub(super) fn read_detail(bytes: &[u8]) -> Option<(Detail<'_, [u8]>, usize)> {
     let mut payload = None;
     if !d.peek_token(b'}') {
         loop {
-            let key = d.quoted()?;
+            let slot = d.key()?;
             d.token(b':')?;
-            if key == b"payload" {
+            if slot == PAYLOAD {
                 if payload.is_some() {
                     return None;
                 }
                 payload = Some(d.flat_object()?);
             } else {
-                let slot = ENVELOPE.iter().position(|k| k.as_bytes() == key)?;
                 if fields[slot].is_some() {
                     return None;
                 }
@@ -106,6 +105,9 @@ const ENVELOPE: [&str; 5] = [
     "time",
 ];
 
+/// [`Escaped::key`]'s answer for `payload`, past the [`ENVELOPE`] fields.
+const PAYLOAD: usize = ENVELOPE.len();
+
 /// A position in a JSON text that lies escaped inside a JSON string.
 struct Escaped<'a> {
     bytes: &'a [u8],
@@ -139,6 +141,28 @@ impl<'a> Escaped<'a> {
     fn peek_token(&mut self, expected: u8) -> bool {
         self.spaces();
         self.bytes.get(self.at) == Some(&expected)
+    }
+
+    /// A key of the commonest detail: the place of its field in
+    /// [`ENVELOPE`], or [`PAYLOAD`]; `None` for any other. (The bytes that
+    /// follow are compared with each key and its closing quote, rather
+    /// than scanned for the end of the string.)
+    fn key(&mut self) -> Option<usize> {
+        self.spaces();
+        self.literal(b"\\\"")?;
+        let rest = &self.bytes[self.at..];
+        let (place, len) = match rest.first()? {
+            b'e' if rest.starts_with(b"event_id\\\"") => (0, 8),
+            b'e' if rest.starts_with(b"event_type\\\"") => (1, 10),
+            b'a' if rest.starts_with(b"aggregate_id\\\"") => (2, 12),
+            b'a' if rest.starts_with(b"aggregate_type\\\"") => (3, 14),
+            b't' if rest.starts_with(b"time\\\"") => (4, 4),
+            b'p' if rest.starts_with(b"payload\\\"") => (PAYLOAD, 7),
+            _ => return None,
+        };
+        debug_assert!(ENVELOPE.get(place).is_none_or(|k| k.len() == len));
+        self.at += len + 2;
+        Some(place)
     }
 
     /// A string without escapes of its own (`\"text\"` as it lies), as its bytes.
@@ -249,11 +273,14 @@ mod tests {
         let base = r#""event_id":"e","event_type":"T","aggregate_id":"a","time":"t""#;
         for text in [
             format!("{{{base},\"extra\":1}}"), // a field beside the envelope's
+            format!("{{{base},\"event_ids\":\"x\"}}"), // a key that starts as one of them
+            r#"{"event_id":"e","event_type":"T","aggregate_id":"a","tim":"t"}"#.into(),
+            r#"{"event_id":"e","event_type":"T","aggregate_id":"a","Time":"t"}"#.into(),
             format!("{{{base},\"event_id\":\"f\"}}"), // a repeated field
             format!("{{{base},\"payload\":{{}},\"payload\":{{}}}}"), // a repeated payload
             format!("{{{base},\"payload\":{{\"a\":{{\"b\":1}}}}}}"), // a nested payload
             format!("{{{base},\"payload\":{{\"a\":[1]}}}}"), // an array in the payload
-            format!("{{{base},\"payload\":null}}"), // a payload that is not an object
+            format!("{{{base},\"payload\":null}}"),   // a payload that is not an object
             format!("{{{base},\"payload\":{{\"a\":\"x\\\"y\"}}}}"), // an escape in a payload text
             r#"{"event_id":"e\"f","event_type":"T","aggregate_id":"a","time":"t"}"#.into(),
             r#"{"event_id":"e","event_type":"T","aggregate_id":"a","time":1}"#.into(),

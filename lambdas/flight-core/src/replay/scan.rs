@@ -60,12 +60,12 @@ impl QuickReader {
         let (mut source, mut detail_type, mut detail) = (None, None, None);
         let (mut time, mut bus) = (None, false);
         loop {
-            let key = s.plain_string()?;
+            let key = s.key()?;
             s.eat(b':')?;
             match key {
-                b"Source" if source.is_none() => source = Some(s.plain_string()?),
-                b"DetailType" if detail_type.is_none() => detail_type = Some(s.plain_string()?),
-                b"Detail" if detail.is_none() => {
+                Key::Source if source.is_none() => source = Some(s.plain_string()?),
+                Key::DetailType if detail_type.is_none() => detail_type = Some(s.plain_string()?),
+                Key::Detail if detail.is_none() => {
                     s.eat(b'"')?;
                     detail = Some(match read_detail(&bytes[s.at..]) {
                         Some((lying, len)) => {
@@ -78,8 +78,8 @@ impl QuickReader {
                         }
                     });
                 }
-                b"Time" if time.is_none() => time = Some(s.plain_string()?),
-                b"EventBusName" if !bus => {
+                Key::Time if time.is_none() => time = Some(s.plain_string()?),
+                Key::EventBusName if !bus => {
                     bus = true;
                     s.plain_string()?;
                 }
@@ -138,6 +138,16 @@ impl QuickReader {
     }
 }
 
+/// The keys of an entry this path reads.
+#[derive(Clone, Copy)]
+enum Key {
+    Source,
+    DetailType,
+    Detail,
+    Time,
+    EventBusName,
+}
+
 /// A position in an entry's bytes.
 struct Scanner<'a> {
     bytes: &'a [u8],
@@ -158,6 +168,25 @@ impl<'a> Scanner<'a> {
 
     fn eat(&mut self, expected: u8) -> Option<()> {
         (self.next_token()? == expected).then_some(())
+    }
+
+    /// One of the keys this path reads (its opening quote next, after any
+    /// whitespace); `None` for any other. (The bytes that follow are
+    /// compared with each key and its closing quote, rather than scanned
+    /// for the end of the string.)
+    fn key(&mut self) -> Option<Key> {
+        self.eat(b'"')?;
+        let rest = &self.bytes[self.at..];
+        let (key, len) = match rest.first()? {
+            b'S' if rest.starts_with(b"Source\"") => (Key::Source, 6),
+            b'D' if rest.starts_with(b"DetailType\"") => (Key::DetailType, 10),
+            b'D' if rest.starts_with(b"Detail\"") => (Key::Detail, 6),
+            b'T' if rest.starts_with(b"Time\"") => (Key::Time, 4),
+            b'E' if rest.starts_with(b"EventBusName\"") => (Key::EventBusName, 12),
+            _ => return None,
+        };
+        self.at += len + 1;
+        Some(key)
     }
 
     /// A string without escapes, as its bytes (checked to be JSON: no control characters).
