@@ -449,10 +449,10 @@ fn for_each_value<'a, E: EventFacts + 'a>(
     // runs of equal (aggregate, partition), each sorted by (time, event id).
     // (The partition's fields and values stand for its `timeline_id`: equal
     // exactly when the ids are, without writing them out.)
-    let mut keyed: SmallVec<[(Partition, &E); 8]> = involved
-        .into_iter()
-        .map(|e| (Partition::of(e.payload(), metric), e))
-        .collect();
+    let mut keyed: SmallVec<[(Partition, &E); 8]> = SmallVec::new();
+    for e in involved {
+        keyed.push((Partition::of(e.payload(), metric), e));
+    }
     // Input in timeline order (the common case) is found sorted in one pass.
     keyed.sort_unstable_by(|(p, a), (q, b)| {
         text_order(a.aggregate_id(), b.aggregate_id())
@@ -461,9 +461,10 @@ fn for_each_value<'a, E: EventFacts + 'a>(
             .then_with(|| text_order(a.event_id(), b.event_id()))
     });
     let completer = metric.kind.completer();
-    for timeline in keyed
-        .chunk_by(|(p, a), (q, b)| p.fields() == q.fields() && a.aggregate_id() == b.aggregate_id())
-    {
+    for timeline in keyed.chunk_by(|(p, a), (q, b)| {
+        text_order(a.aggregate_id(), b.aggregate_id()).is_eq()
+            && partition_order(p.fields(), q.fields()).is_eq()
+    }) {
         for (i, (_, event)) in timeline.iter().enumerate() {
             if event.event_type() != completer {
                 continue;
@@ -518,7 +519,9 @@ impl<'a> Partition<'a> {
 
 /// Keeps the first copy of each (aggregate, event id), in order.
 fn keep_first_copies<E: EventFacts, const N: usize>(events: &mut SmallVec<[&E; N]>) {
-    let same = |a: &E, b: &E| a.event_id() == b.event_id() && a.aggregate_id() == b.aggregate_id();
+    let same = |a: &E, b: &E| {
+        a.event_id() == b.event_id() && text_order(a.aggregate_id(), b.aggregate_id()).is_eq()
+    };
     // A few events (most aggregates): comparing them all is quicker than hashing.
     if events.len() <= 16 {
         let mut kept = 0;
