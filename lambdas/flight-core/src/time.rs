@@ -134,7 +134,7 @@ impl TimeText {
         let (year, month, day) = civil_from_days(days);
         let second = in_day / 1000;
         // The fixed part, `YYYY-MM-DDTHH:MM:SS`, at its places (in range: 0 <= year <= 9999).
-        let two = |value: i64| [digit(value / 10), digit(value)];
+        let two = |value: i64| two_digits(value.unsigned_abs());
         let ([y0, y1], [y2, y3]) = (two(year / 100), two(year));
         let [mo0, mo1] = two(month);
         let [d0, d1] = two(day);
@@ -178,6 +178,21 @@ impl TimeText {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
+}
+
+/// The last two decimal digits of a number, as ASCII bytes (from a table:
+/// a line of `flightctl replay` writes six such pairs).
+fn two_digits(value: u64) -> [u8; 2] {
+    const PAIRS: [[u8; 2]; 100] = {
+        let mut pairs = [[0; 2]; 100];
+        let mut n = 0;
+        while n < 100 {
+            pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+            n += 1;
+        }
+        pairs
+    };
+    PAIRS[(value % 100) as usize]
 }
 
 /// The last decimal digit of a non-negative number, as an ASCII byte.
