@@ -125,12 +125,17 @@ pub fn report(results: &BTreeMap<String, f64>, criterion: &Path, zips: &[(String
 
     // Replay: per mode, the median over the runs and the spread (min–max).
     let replay_events = get("replay.events").unwrap_or(0.0);
-    for (mode, shown, memory_budget) in [
-        ("memory", "shuffled file, `--in-memory`", None),
+    // Streamed, the default: issue 13's budget (speed and memory per
+    // million together, which only streaming can meet). In memory, the
+    // fallback for input in any order, which holds every event: ours, half
+    // the speed and twice the memory (README, Performance).
+    for (mode, shown, speed_budget, memory_budget) in [
+        ("memory", "shuffled file, `--in-memory`", 500_000.0, 256.0),
         (
             "grouped",
             "grouped file, streamed (the default)",
-            Some(128.0),
+            1_000_000.0,
+            128.0,
         ),
     ] {
         let stat = |figure: &str, s: &str| get(&format!("replay.{mode}.{figure}.{s}"));
@@ -159,8 +164,8 @@ pub fn report(results: &BTreeMap<String, f64>, criterion: &Path, zips: &[(String
                 int(replay_events)
             ),
             spread("cpu_seconds"),
-            "≥ 1,000,000 events/s",
-            cpu.map(|r| r >= 1_000_000.0 && replay_events >= 1e6),
+            &format!("≥ {} events/s", int(speed_budget)),
+            cpu.map(|r| r >= speed_budget && replay_events >= 1e6),
         );
         row(
             &format!("`flightctl replay`, {shown}: wall clock, median"),
@@ -170,19 +175,12 @@ pub fn report(results: &BTreeMap<String, f64>, criterion: &Path, zips: &[(String
         );
         let rss = stat("max_rss_kib", "max").map(|k| k * 1024.0);
         let per_million = rss.map(|b| b / 1_048_576.0 / (replay_events / 1e6).max(1e-9));
-        let (budget, holds) = match memory_budget {
-            Some(limit) => (
-                "≤ 128 MiB per million events",
-                per_million.map(|m| m <= limit),
-            ),
-            None => ("< 1 GiB", rss.map(|b| b < 1_073_741_824.0)),
-        };
         row(
             &format!("`flightctl replay`, {shown}: peak memory (max RSS, the largest of the runs)"),
             rss.zip(per_million)
                 .map(|(b, m)| format!("{} ({m:.1} MiB per million events)", mib(b))),
-            budget,
-            holds,
+            &format!("≤ {memory_budget} MiB per million events"),
+            per_million.map(|m| m <= memory_budget),
         );
     }
 

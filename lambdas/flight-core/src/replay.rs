@@ -2,8 +2,8 @@
 //! events, measured once the whole input is read by the engine's definition
 //! ([`measure_all`]), which the service's incremental path agrees with. Each
 //! file's bytes are dropped once its entries are read, and the events are
-//! held compactly, in one list put in order of aggregate ([`in_memory`]), so
-//! a million events replay in about 170 MiB (README, Performance). Input
+//! held compactly, in one list read in order of aggregate ([`in_memory`]),
+//! so a million events replay in about 155 MiB (README, Performance). Input
 //! grouped by aggregate can be streamed instead, one aggregate held at a
 //! time ([`replay_grouped`]).
 

@@ -21,7 +21,7 @@ aggregate_id, one story per file, or as a DynamoDB export groups them); each agg
 printed as soon as another one starts. An aggregate that reappears after its entries ended stops the replay \
 with exit status 2, naming the entry, rather than measure part of its history: sort the input, or replay \
 it with --in-memory, which takes entries in any order by holding every event until the input ends (about \
-180 bytes an event with its data points: a million events in about 170 MiB) and prints the lines sorted by time. Each rejected entry is reported on stderr as \
+160 bytes an event with its data points: a million events in about 155 MiB) and prints the lines sorted by time. Each rejected entry is reported on stderr as \
 FILE: entry INDEX: REASON; the other entries are still measured. \
 Exit status: 0 when every entry was measured, 1 when any was rejected, 2 when a file cannot be read or \
 the input is not grouped by aggregate.",
