@@ -273,11 +273,6 @@ impl Iterator for HeldEvents {
     }
 }
 
-/// FNV-1a of a text, 64 bits: the same on every run ([`crate::shard`]'s hash).
-fn fnv1a(text: &str) -> u64 {
-    crate::shard::fnv1a(text.as_bytes())
-}
-
 /// One replay output line per measurement.
 pub fn measurement_lines(measurements: &[Measurement]) -> Vec<String> {
     measurements.iter().map(format_measurement).collect()

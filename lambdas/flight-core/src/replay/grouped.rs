@@ -8,15 +8,16 @@
 //! exactly when each aggregate's entries are contiguous in the input (files in
 //! the order given; the aggregates in any order, e.g. sorted, or as a DynamoDB
 //! export groups them by partition key). Whether they are is checked, not
-//! assumed: a 64-bit hash of every closed aggregate is kept (about 16 bytes
-//! per aggregate), and an aggregate that reappears after it was closed stops
-//! the replay with [`GroupedError::NotGrouped`] instead of measuring a part
-//! of its history. A hash collision can only raise that error wrongly, never
+//! assumed: a 64-bit hash of every aggregate met is kept (about 16 bytes
+//! per aggregate; seeded per process, so ids cannot be chosen to collide),
+//! and an aggregate that reappears after another one started stops the
+//! replay with [`GroupedError::NotGrouped`] instead of measuring a part of
+//! its history. A hash collision can only raise that error wrongly, never
 //! change a measurement.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::catalog::Catalog;
 use crate::engine::{for_each_point, EventFacts, Point};
@@ -25,7 +26,7 @@ use crate::envelope::Millis;
 use super::chunks::for_each_raw_entry;
 use super::held::Held;
 use super::scan::QuickReader;
-use super::{fnv1a, held_events, EntriesError, EntryRejection, ReadError};
+use super::{held_events, EntriesError, EntryRejection, ReadError};
 
 /// What a grouped replay produced (its measurements went to the caller).
 #[derive(Debug, Clone, Default)]
@@ -86,25 +87,24 @@ pub fn replay_grouped<R: std::io::Read>(
     let mut outcome = GroupedOutcome::default();
     let mut open: Vec<Held> = Vec::new();
     let quick_reader = RefCell::new(QuickReader::default());
-    let mut closed = Closed::default();
+    // The aggregates met, by the hash of their id: the open one among them.
+    let mut met = Met::default();
+    let hasher = foldhash::fast::RandomState::default();
     // Measures the open aggregate, hands its measurements over and frees it.
-    let mut close = |open: &mut Vec<Held>,
-                     closed: &mut Closed,
-                     outcome: &mut GroupedOutcome|
-     -> Result<(), GroupedError> {
-        let Some(first) = open.first() else {
-            return Ok(());
+    let mut close =
+        |open: &mut Vec<Held>, outcome: &mut GroupedOutcome| -> Result<(), GroupedError> {
+            if open.is_empty() {
+                return Ok(());
+            }
+            outcome.most_events_held = outcome.most_events_held.max(open.len());
+            let emitted = for_each_point(catalog, open, environment, |point| {
+                outcome.measurements += 1;
+                emit(point)
+            });
+            open.clear();
+            outcome.aggregates += 1;
+            emitted.map_err(GroupedError::Emit)
         };
-        closed.insert(fnv1a(first.aggregate_id()));
-        outcome.most_events_held = outcome.most_events_held.max(open.len());
-        let emitted = for_each_point(catalog, open, environment, |point| {
-            outcome.measurements += 1;
-            emit(point)
-        });
-        open.clear();
-        outcome.aggregates += 1;
-        emitted.map_err(GroupedError::Emit)
-    };
     for (file, reader) in sources {
         let mut index = 0;
         let mut stop: Option<GroupedError> = None;
@@ -127,7 +127,8 @@ pub fn replay_grouped<R: std::io::Read>(
             for (event, _) in events {
                 let same = open.first().is_some_and(|e| e.same_aggregate(&event));
                 if !same {
-                    if closed.contains(&fnv1a(event.aggregate_id())) {
+                    // Met before, and not open: its entries ended already.
+                    if !met.insert(hasher.hash_one(event.aggregate_id())) {
                         stop = Some(GroupedError::NotGrouped {
                             file: file.clone(),
                             index: index - 1,
@@ -135,7 +136,7 @@ pub fn replay_grouped<R: std::io::Read>(
                         });
                         return false;
                     }
-                    if let Err(e) = close(&mut open, &mut closed, &mut outcome) {
+                    if let Err(e) = close(&mut open, &mut outcome) {
                         stop = Some(e);
                         return false;
                     }
@@ -155,13 +156,13 @@ pub fn replay_grouped<R: std::io::Read>(
             }
         }
     }
-    close(&mut open, &mut closed, &mut outcome)?;
+    close(&mut open, &mut outcome)?;
     Ok(outcome)
 }
 
-/// The closed aggregates, by the FNV-1a hash of their id: hashed already, so
-/// the set takes the hash as it is.
-type Closed = HashSet<u64, BuildHasherDefault<Prehashed>>;
+/// The aggregates met, by the hash of their id: hashed already, so the set
+/// takes the hash as it is.
+type Met = HashSet<u64, BuildHasherDefault<Prehashed>>;
 
 /// A [`Hasher`] for keys that are hashes already.
 #[derive(Default)]
