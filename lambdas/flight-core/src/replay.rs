@@ -202,12 +202,11 @@ pub fn replay_sources<R: std::io::Read>(
 ) -> Result<ReplayOutcome, ReadError> {
     let (aggregates, mut outcome) = in_memory::read_aggregates(catalog, sources, now)?;
     // Every data point depends on the events of one aggregate only.
-    let measured: Result<(), std::convert::Infallible> = aggregates.try_for_each(|events| {
+    let Ok(()) = aggregates.try_for_each(|events| {
         let measured = measure_all(catalog, events, environment.as_deref());
         outcome.measurements.extend(measured);
-        Ok(())
+        Ok::<_, std::convert::Infallible>(())
     });
-    _ = measured;
     sort_measurements(&mut outcome.measurements);
     Ok(outcome)
 }

@@ -20,18 +20,15 @@ const CLOUDWATCH_SMALLEST: f64 = 8.515_920e-109;
 /// The largest magnitude CloudWatch takes.
 const CLOUDWATCH_LARGEST: f64 = 1.174_271e108;
 
-/// How many ids a comma-separated list holds: its parts that are not blank
-/// (at once for a part with a visible ASCII character, the common case;
-/// Unicode's whitespace otherwise, as `str::trim` has it).
+/// Whether a text is blank: empty or all whitespace, as `str::trim` has it
+/// (at once for a text with a visible ASCII character, the common case).
+pub(crate) fn is_blank(text: &str) -> bool {
+    !text.bytes().any(|b| b.is_ascii_graphic()) && text.trim().is_empty()
+}
+
+/// How many ids a comma-separated list holds: its parts that are not blank.
 fn id_list_len(list: &str) -> usize {
-    let blank = |id: &[u8]| {
-        !id.iter().any(u8::is_ascii_graphic)
-            && std::str::from_utf8(id).map_or(true, |id| id.trim().is_empty())
-    };
-    list.as_bytes()
-        .split(|&b| b == b',')
-        .filter(|id| !blank(id))
-        .count()
+    list.split(',').filter(|id| !is_blank(id)).count()
 }
 
 pub(super) fn read_quantity(value: &Value, quantity: Quantity) -> Result<f64, String> {
@@ -112,7 +109,7 @@ pub(super) fn id_field(field: &str, value: &Value) -> Result<String, Rejection> 
             ))
         }
     };
-    if id.trim().is_empty() {
+    if is_blank(&id) {
         return Err(reject(field, "must not be empty"));
     }
     if id.len() > MAX_ID_BYTES {

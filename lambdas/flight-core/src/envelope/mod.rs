@@ -36,6 +36,13 @@ const ENVELOPE_FIELDS: &[&str] = &[
 /// Longest accepted aggregate or event id, in bytes (DynamoDB keys allow 1 KiB and more).
 pub const MAX_ID_BYTES: usize = 512;
 
+/// Whether `id` is an id the envelope accepts: not blank, at most
+/// [`MAX_ID_BYTES`] bytes (the rule [`Event`]'s id fields are read by,
+/// without the rejection, for replay's quick paths).
+pub fn is_accepted_id(id: &str) -> bool {
+    !fields::is_blank(id) && id.len() <= MAX_ID_BYTES
+}
+
 /// The `detail` field (top-level, hence also payload) that marks a test event.
 pub const TEST_RUN_ID_FIELD: &str = "test_run_id";
 

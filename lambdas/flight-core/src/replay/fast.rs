@@ -20,7 +20,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
-use crate::envelope::{parse_time, Event, Millis, MAX_ID_BYTES};
+use crate::envelope::{is_accepted_id, parse_time, Event, Millis};
 use crate::time::parse_time_text;
 
 /// One PutEvents entry as read: an object's fields in order, text kept as
@@ -164,9 +164,9 @@ pub(super) fn common_event(catalog: &Catalog, source: &str, detail: &str) -> Opt
     Some(event)
 }
 
-/// An id as the envelope accepts it: not blank, at most [`MAX_ID_BYTES`].
+/// An id as the envelope accepts it ([`is_accepted_id`]).
 fn id(text: Cow<'_, str>) -> Option<String> {
-    (!text.trim().is_empty() && text.len() <= MAX_ID_BYTES).then(|| text.into_owned())
+    is_accepted_id(&text).then(|| text.into_owned())
 }
 
 /// A detail of the common shape; reading fails on anything else.

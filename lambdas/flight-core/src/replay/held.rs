@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::engine::EventFacts;
-use crate::envelope::{Event, Millis, MAX_ID_BYTES};
+use crate::envelope::{is_accepted_id, Event, Millis};
 use crate::time::parse_time_text;
 
 use super::detail::{unescape_payload, Detail};
@@ -143,12 +143,7 @@ impl Holder {
     /// reads and accepts or refuses.
     pub(super) fn hold_detail(&mut self, catalog: &Catalog, detail: &Detail<'_>) -> Option<Held> {
         let type_index = catalog.event_type_index(detail.event_type)?;
-        // Not blank (at once when it starts with a visible ASCII character).
-        let valid_id = |id: &str| {
-            let visible = id.as_bytes().first().is_some_and(u8::is_ascii_graphic);
-            (visible || !id.trim().is_empty()) && id.len() <= MAX_ID_BYTES
-        };
-        if !(valid_id(detail.event_id) && valid_id(detail.aggregate_id)) {
+        if !(is_accepted_id(detail.event_id) && is_accepted_id(detail.aggregate_id)) {
             return None;
         }
         let time = parse_time_text("detail.time", detail.time).ok()?;
